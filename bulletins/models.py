@@ -1,0 +1,1 @@
+"""Bulletins, items, deliveries and comments live here."""

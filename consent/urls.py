@@ -1,0 +1,3 @@
+
+app_name = "consent"
+urlpatterns: list = []

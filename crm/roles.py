@@ -1,0 +1,46 @@
+"""Staff roles as Django groups, least privilege. Applied by a migration; re-applied by ensure_roles."""
+
+COMMUNICATIONS = "Communications"
+ENGAGEMENT = "Engagement"
+DATA_PROTECTION = "Data protection"
+ADMINISTRATOR = "Administrator"
+
+# "app_label.codename" for each role. Later apps (segments, bulletins) add theirs in their own migrations.
+ROLE_PERMISSIONS = {
+    COMMUNICATIONS: [
+        "crm.view_dashboard", "crm.view_topic",
+    ],
+    ENGAGEMENT: [
+        "crm.view_dashboard", "crm.view_contact", "crm.add_contact", "crm.change_contact", "crm.merge_contacts",
+        "crm.view_topic", "crm.view_organisation", "crm.add_organisation",
+        "consent.add_consentevent", "consent.view_consentevent", "consent.view_consentstatement",
+    ],
+    DATA_PROTECTION: [
+        "crm.view_dashboard", "crm.view_contact", "crm.view_equality_data", "crm.view_auditentry",
+        "consent.view_consentevent", "consent.add_consentevent",
+        "consent.view_consentstatement", "consent.add_consentstatement", "consent.publish_consentstatement",
+        "consent.view_subjectaccessrequest", "consent.add_subjectaccessrequest",
+        "consent.change_subjectaccessrequest",
+        "consent.view_erasurerequest", "consent.add_erasurerequest", "consent.change_erasurerequest",
+        "consent.view_suppression",
+    ],
+    ADMINISTRATOR: [
+        "crm.view_dashboard", "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
+        "crm.view_staffapitoken", "crm.change_staffapitoken",
+    ],
+}
+ALL_ROLES = list(ROLE_PERMISSIONS)
+
+
+def apply_roles(group_model, permission_model, roles: dict[str, list[str]] = ROLE_PERMISSIONS) -> None:
+    """Create each group and grant exactly the listed permissions that exist."""
+    for role, perms in roles.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            found = permission_model.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is None:
+                raise LookupError(f"Permission {perm} does not exist")
+            wanted.append(found)
+        group.permissions.add(*wanted)

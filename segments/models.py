@@ -1,0 +1,1 @@
+"""Segments, invitation exports, contact imports and the representation report live here."""
