@@ -7,5 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("anymail/", include("anymail.urls")),
+    path("staff/consent/", include("consent.staff.urls")),
+    path("staff/", include("crm.staff.urls")),
     path("", include("consent.urls")),
 ]
