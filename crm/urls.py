@@ -7,7 +7,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("anymail/", include("anymail.urls")),
-    path("staff/consent/", include("consent.staff.urls")),
+    # Both apps' staff pages live under /staff/ (consent's first: it holds the dashboard at /staff/).
+    path("staff/", include("consent.staff.urls")),
     path("staff/", include("crm.staff.urls")),
     path("", include("consent.urls")),
 ]

@@ -1,4 +1,4 @@
-"""Staff pages for consent wording, subject access and erasure cases (mounted at /staff/consent/)."""
+"""Staff pages for consent wording, subject access and erasure cases (mounted at /staff/, before crm.staff.urls)."""
 
 
 app_name = "consent_staff"
