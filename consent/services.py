@@ -24,7 +24,7 @@ from consent.models import (
 from consent.selectors import current_statement, fold_status, is_suppressed
 from crm import services as crm_services
 from crm.audit import Actor, record_audit
-from crm.models import Contact, Topic
+from crm.models import Contact, EqualityProfile, Topic
 from crm.normalise import address_hash, normalise_email
 
 Action = ConsentEvent.Action
@@ -308,3 +308,75 @@ def _delete_person(contact: Contact) -> None:
     ConsentEvent.objects.filter(contact_id=contact_id).delete()
     contact.delete()
     ErasurePermit.objects.filter(contact_id=contact_id).delete()
+
+
+# --- the person's own pages (preference centre, reached from a link sent to their address) ----
+
+def request_preferences_link(*, email: str, actor: Actor) -> bool:
+    """Email a preference-centre link if the address belongs to a confirmed contact.
+
+    Callers answer the same way whatever this returns (no address enumeration); the result is
+    for tests only.
+    """
+    from consent import notifications  # noqa: PLC0415 - avoids a cycle with notifications → tokens
+
+    try:
+        normalised = normalise_email(email)
+    except ValidationError:
+        return False
+    contact = Contact.objects.filter(email_normalised=normalised, confirmed_at__isnull=False).first()
+    if contact is None:
+        return False
+    with transaction.atomic():
+        record_audit(actor=actor, action="preferences.link_requested", obj=contact)
+        notifications.send_preferences_link_on_commit(contact)
+    return True
+
+
+def save_preference_centre(*, contact: Contact, details: dict, topics, needs: dict[str, str],
+                           wanted_purposes: set[str], offered_purposes: set[str], actor: Actor) -> None:
+    """Everything the preference centre form changes, in one transaction."""
+    with transaction.atomic():
+        crm_services.update_contact_details(contact=contact, actor=actor, **details)
+        crm_services.set_contact_topics(contact=contact, topics=topics, actor=actor)
+        crm_services.set_communication_needs(contact=contact, needs=needs, actor=actor)
+        update_purposes_from_preference_centre(contact=contact, wanted=wanted_purposes & offered_purposes,
+                                               offered=offered_purposes, actor=actor)
+
+
+def _equality_purpose_codes() -> set[str]:
+    return set(Purpose.objects.filter(is_equality=True).values_list("code", flat=True))
+
+
+def save_about_you(*, contact: Contact, answers: dict[str, str], wanted_purposes: set[str], actor: Actor) -> None:
+    """Store 'about you' answers with the person's explicit choices about their use.
+
+    Special-category answers need explicit consent to be kept at all (UK GDPR 9(2)(a)), so an
+    answer other than "prefer not to say" is refused unless at least one equality purpose is wanted.
+    """
+    offered = _equality_purpose_codes()
+    wanted = wanted_purposes & offered
+    prefer_not = EqualityProfile.PREFER_NOT[0]
+    if not wanted and any(value and value != prefer_not for value in answers.values()):
+        raise ValidationError({"purposes": "To keep your answers, tick at least one box to say how we may use "
+                                           "them, or choose 'Delete my answers'"})
+    with transaction.atomic():
+        crm_services.save_equality_answers(contact=contact, answers=answers, actor=actor)
+        update_purposes_from_preference_centre(contact=contact, wanted=wanted, offered=offered, actor=actor)
+
+
+def forget_about_you(*, contact: Contact, actor: Actor) -> None:
+    """Blank every 'about you' answer and withdraw both equality purposes."""
+    with transaction.atomic():
+        if EqualityProfile.objects.filter(contact=contact).exists():
+            crm_services.save_equality_answers(contact=contact, answers={}, actor=actor)
+        update_purposes_from_preference_centre(contact=contact, wanted=set(), offered=_equality_purpose_codes(),
+                                               actor=actor)
+
+
+def withdraw_everything_by_person(*, contact: Contact, actor: Actor) -> int:
+    """The person withdraws every consent; their 'about you' answers go too (no basis remains to keep them)."""
+    with transaction.atomic():
+        count = withdraw_everything(contact=contact, method=Method.PREFERENCE_CENTRE, actor=actor)
+        forget_about_you(contact=contact, actor=actor)
+    return count

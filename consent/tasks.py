@@ -3,7 +3,7 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from consent import notifications, services
+from consent import notifications, retention
 from crm.audit import Actor
 from crm.models import Contact
 
@@ -17,4 +17,6 @@ def send_personal_link(contact_id: int, kind: str) -> None:
 
 @db_periodic_task(crontab(minute="17", hour="3"))
 def delete_expired_sign_ups() -> int:
-    return services.delete_expired_sign_ups(actor=Actor.system())
+    """The nightly retention run: delete expired unconfirmed sign-ups and record how many people
+    await the two-year review (both shown on the dashboard). Returns the number deleted."""
+    return retention.run_retention(actor=Actor.system()).deleted_unconfirmed

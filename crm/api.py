@@ -4,6 +4,8 @@ from django.core.exceptions import PermissionDenied
 from ninja import NinjaAPI
 
 from consent.api import router as consent_router
+from consent.staff.api import router as consent_staff_router
+from crm.staff.api import router as crm_staff_router
 
 api = NinjaAPI(
     title="My NHS API",
@@ -19,3 +21,5 @@ def permission_denied(request, exc):
 
 
 api.add_router("/", consent_router)
+api.add_router("/staff/", crm_staff_router)
+api.add_router("/staff/contacts", consent_staff_router)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.models import AuditEntry
+from crm.models import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
 _PG_AUDIT_LOCK_KEY = 7_301_911  # any constant: serialises appends to the chain on PostgreSQL
@@ -67,19 +67,28 @@ def record_audit(*, actor: Actor, action: str, obj=None, object_type: str = "", 
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_AUDIT_LOCK_KEY])
-        last = AuditEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first()
-        prev_hash = last or GENESIS_HASH
+        # Chain onto the head row, not onto whatever the newest row is now: if someone deleted the
+        # newest entry, the next one still names the missing hash and the break shows. A missing
+        # head (empty database, or a flushed test database) starts again from the genesis hash.
+        head = AuditHead.objects.select_for_update().filter(pk=AuditHead.SINGLETON_ID).first()
+        prev_hash = head.entry_hash if head else GENESIS_HASH
         created_at = timezone.now()
         digest = entry_digest(
             prev_hash=prev_hash, created_at=created_at, actor_label=actor.label, action=action,
             object_type=object_type, object_id=object_id, summary=summary, changes=changes,
             ip_address=actor.ip_address,
         )
-        return AuditEntry.objects.create(
+        entry = AuditEntry.objects.create(
             created_at=created_at, actor=actor.user, actor_label=actor.label, action=action,
             object_type=object_type, object_id=object_id, summary=summary, changes=changes,
             ip_address=actor.ip_address, prev_hash=prev_hash, entry_hash=digest,
         )
+        if head is None:
+            AuditHead.objects.create(entry_id=entry.id, entry_hash=digest, entry_count=1)
+        else:
+            head.entry_id, head.entry_hash, head.entry_count = entry.id, digest, head.entry_count + 1
+            head.save(update_fields=["entry_id", "entry_hash", "entry_count", "updated_at"])
+        return entry
 
 
 @dataclass(frozen=True)
@@ -89,9 +98,19 @@ class ChainBreak:
 
 
 def first_broken_link() -> ChainBreak | None:
-    """Walk the chain in id order; report the first entry that was edited, removed or reordered."""
+    """Walk the chain in id order; report the first entry that was edited, removed or reordered.
+
+    The head row is read first, so entries appended while the walk runs are checked for continuity
+    but do not count as tampering; the entry the head names must be found, with its hash, at the
+    position the head's count says — otherwise the newest entries were removed.
+    """
+    head = AuditHead.objects.filter(pk=AuditHead.SINGLETON_ID).first()
     prev_hash = GENESIS_HASH
+    count = 0
+    head_seen = False
+    first_id = None
     for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=2000):
+        first_id = first_id or entry.id
         if entry.prev_hash != prev_hash:
             return ChainBreak(entry.id, "previous entry was removed or altered")
         expected = entry_digest(
@@ -101,5 +120,19 @@ def first_broken_link() -> ChainBreak | None:
         )
         if expected != entry.entry_hash:
             return ChainBreak(entry.id, "entry content does not match its hash")
+        count += 1
+        if head is not None and entry.id == head.entry_id:
+            head_seen = True
+            if entry.entry_hash != head.entry_hash or count != head.entry_count:
+                return ChainBreak(entry.id, "entry does not match the chain head record")
         prev_hash = entry.entry_hash
+    if head is None:
+        return ChainBreak(first_id, "the chain head record is missing") if count else None
+    if head.entry_id is not None and not head_seen:
+        return ChainBreak(head.entry_id, "the newest entry was removed (the chain head still names it)")
     return None
+
+
+def chain_head() -> AuditHead | None:
+    """The newest entry's id and hash: worth writing down elsewhere to anchor the chain externally."""
+    return AuditHead.objects.filter(pk=AuditHead.SINGLETON_ID).first()

@@ -310,3 +310,26 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+
+class AuditHead(models.Model):
+    """The hash and id of the newest audit entry, kept in its own single row.
+
+    Each entry names its predecessor, so an edited or removed entry breaks the chain for the entry
+    after it — except the newest one, which has no successor. The head row remembers it: deleting
+    the last entry (or truncating the table) leaves the head pointing at an entry that is gone.
+    """
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID)
+    entry_id = models.BigIntegerField(null=True, blank=True)
+    entry_hash = models.CharField(max_length=64)
+    entry_count = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_single_row")]
+
+    def __str__(self):
+        return f"Audit chain head: entry {self.entry_id}"

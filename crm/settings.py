@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     "anymail",
     "import_export",
+    "ninja",  # serves /api/v1/docs from its own static files (no CDN, no inline script: CSP)
     "huey.contrib.djhuey",
     "crm",
     "consent",
@@ -170,6 +171,11 @@ SESSION_COOKIE_AGE = 8 * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 OTP_TOTP_ISSUER = "My NHS"
+# Exponential back-off after a wrong code (1 s, 2 s, 4 s…) on each device; django-otp's default, set
+# here so it cannot be switched off by accident. Wrong codes also lock the person out after
+# AXES_FAILURE_LIMIT attempts (crm/staff/services.py).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 
 # --- Security headers -----------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -181,7 +187,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "font-src": ["'self'"],
+        # NHS.UK frontend loads its Frutiger font from the NHS font host (licensed for NHS services).
+        "font-src": ["'self'", "https://assets.nhs.uk"],
         "connect-src": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],

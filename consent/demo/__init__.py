@@ -1,0 +1,1 @@
+"""Demo data: an invented population of south Sefton (``manage.py load_demo``). Never in production."""

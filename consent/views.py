@@ -1,0 +1,241 @@
+"""Public pages: sign-up, double opt-in, preference centre, one-click unsubscribe, notices.
+
+Views stay thin: forms validate, consent.services writes. Every action here is the person's own,
+so the actor is always ``Actor.public`` (even if a staff member happens to be signed in).
+Personal links carry a signed token; a bad, expired or wrong-purpose token gets the same
+"link not valid" page, with no hint about whose link it was.
+"""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from consent import ratelimits, services
+from consent.exports import personal_data_for
+from consent.forms import AboutYouForm, PreferenceCentreForm, PreferencesLinkForm, SignUpForm
+from consent.models import ConsentState, Purpose
+from consent.tokens import personal_link_tokens
+from crm.audit import Actor, client_ip
+from crm.services import DuplicateContact
+from crm.views import rate_limited
+
+LINK_INVALID_STATUS = 404
+
+
+def _public_actor(request) -> Actor:
+    return Actor.public(client_ip(request))
+
+
+def _limited(view):
+    """Rate-limit POSTs per client address; over the limit, answer 429 with a plain page."""
+    @ratelimit(key=ratelimits.KEY, rate=ratelimits.public_rate, method="POST", block=False)
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if getattr(request, "limited", False):
+            return rate_limited(request)
+        return view(request, *args, **kwargs)
+    return wrapped
+
+
+def _link_invalid(request):
+    return render(request, "consent/link_invalid.html", status=LINK_INVALID_STATUS)
+
+
+def _personal_link(purpose: str, *, confirmed_only: bool = True):
+    """Resolve ``token`` to the contact it was made for, or show the 'link not valid' page.
+
+    Preference-centre pages also require a confirmed contact: they can grant consent, which only
+    someone who has proved the address may do.
+    """
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, token, *args, **kwargs):
+            contact = personal_link_tokens.check_token(token, purpose)
+            if contact is None or (confirmed_only and contact.confirmed_at is None):
+                return _link_invalid(request)
+            return view(request, contact, token, *args, **kwargs)
+        return never_cache(wrapped)
+    return decorator
+
+
+# --- information pages --------------------------------------------------------------------
+
+@require_GET
+def home(request):
+    return render(request, "consent/home.html")
+
+
+@require_GET
+def privacy(request):
+    purposes = Purpose.objects.all()
+    return render(request, "consent/privacy.html", {
+        "purposes": purposes,
+        "unconfirmed_days": settings.UNCONFIRMED_SIGNUP_DAYS,
+        "review_years": settings.RETENTION_REVIEW_DAYS // 365,
+    })
+
+
+@require_GET
+def accessibility(request):
+    return render(request, "consent/accessibility.html")
+
+
+# --- sign-up and confirmation -------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@_limited
+def sign_up(request):
+    form = SignUpForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.sign_up(
+                email=data["email"], name=data["name"], postcode=data["postcode"], purposes=data["purposes"],
+                topic_ids=[topic.pk for topic in data["topics"]], actor=_public_actor(request),
+            )
+        except DuplicateContact:
+            # A simultaneous sign-up created this address first: answer exactly as for any other.
+            return redirect("consent:sign_up_sent")
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            return redirect("consent:sign_up_sent")
+    return render(request, "consent/sign_up.html", {"form": form})
+
+
+@require_GET
+def sign_up_sent(request):
+    return render(request, "consent/sign_up_sent.html")
+
+
+@require_http_methods(["GET", "POST"])
+@_personal_link("confirm", confirmed_only=False)
+def confirm(request, contact, token):
+    """GET only shows what will be confirmed (link scanners must not confirm); POST confirms."""
+    if request.method == "POST":
+        confirmed = services.confirm_sign_up(contact=contact, actor=_public_actor(request))
+        return render(request, "consent/confirmed.html", {
+            "confirmed": Purpose.objects.filter(code__in=confirmed),
+            "preferences_token": personal_link_tokens.make_token(contact, "preferences"),
+        })
+    pending = ConsentState.objects.filter(contact=contact, status=ConsentState.Status.PENDING).select_related(
+        "purpose", "statement")
+    context = {"pending": pending, "token": token}
+    if not pending and contact.confirmed_at:
+        context["preferences_token"] = personal_link_tokens.make_token(contact, "preferences")
+    return render(request, "consent/confirm.html", context)
+
+
+# --- asking for a preference-centre link -----------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@_limited
+def preferences_request(request):
+    form = PreferencesLinkForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.request_preferences_link(email=form.cleaned_data["email"], actor=_public_actor(request))
+        return redirect("consent:preferences_sent")
+    return render(request, "consent/preferences_request.html", {"form": form})
+
+
+@require_GET
+def preferences_sent(request):
+    return render(request, "consent/preferences_sent.html")
+
+
+# --- the preference centre ------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@_personal_link("preferences")
+def preference_centre(request, contact, token):
+    form = PreferenceCentreForm(request.POST if request.method == "POST" else None, contact=contact)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.save_preference_centre(
+                contact=contact,
+                details={"name": data["name"], "postcode": data["postcode"],
+                         "preferred_language": data["preferred_language"].strip() or "English"},
+                topics=data["topics"], needs=form.needs_with_details(), wanted_purposes=set(data["purposes"]),
+                offered_purposes=form.offered_purposes, actor=_public_actor(request),
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, "Your preferences have been saved.")
+            return redirect("consent:preferences", token=token)
+    return render(request, "consent/preference_centre.html", {"form": form, "token": token, "contact": contact})
+
+
+@require_http_methods(["GET", "POST"])
+@_personal_link("preferences")
+def about_you(request, contact, token):
+    form = AboutYouForm(request.POST if request.method == "POST" else None, contact=contact)
+    if request.method == "POST" and "delete_answers" in request.POST:
+        services.forget_about_you(contact=contact, actor=_public_actor(request))
+        messages.success(request, "Your answers about you have been deleted.")
+        return redirect("consent:preferences", token=token)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_about_you(contact=contact, answers=form.answers(),
+                                    wanted_purposes=set(form.cleaned_data["purposes"]), actor=_public_actor(request))
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, "Your answers about you have been saved.")
+            return redirect("consent:preferences", token=token)
+    return render(request, "consent/about_you.html", {"form": form, "token": token})
+
+
+@require_http_methods(["GET", "POST"])
+@_personal_link("preferences")
+def withdraw(request, contact, token):
+    if request.method == "POST":
+        services.withdraw_everything_by_person(contact=contact, actor=_public_actor(request))
+        return render(request, "consent/withdrawn.html", {"token": token})
+    return render(request, "consent/withdraw.html", {"token": token})
+
+
+@require_GET
+@_personal_link("preferences")
+def download(request, contact, token):
+    response = JsonResponse(personal_data_for(contact), json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = 'attachment; filename="my-nhs-data.json"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@_personal_link("preferences")
+def erase(request, contact, token):
+    if request.method == "POST":
+        services.erase_contact(contact=contact, actor=_public_actor(request), reason="preference_centre")
+        return render(request, "consent/erased.html")
+    return render(request, "consent/erase.html", {"token": token})
+
+
+# --- one-click unsubscribe (RFC 8058) --------------------------------------------------------
+
+@csrf_exempt  # RFC 8058: mail clients POST with no cookie, session or CSRF token. GET changes nothing.
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    """GET shows a button; POST (``List-Unsubscribe=One-Click`` or the button) unsubscribes. Idempotent.
+
+    Answers 200 with a page, never a redirect, and sets no cookie (the page's form has no CSRF token).
+    """
+    contact = personal_link_tokens.check_token(token, "unsubscribe")
+    if contact is None:
+        return _link_invalid(request)
+    if request.method == "POST":
+        services.unsubscribe_one_click(contact=contact, actor=_public_actor(request))
+        return render(request, "consent/unsubscribed.html")
+    return render(request, "consent/unsubscribe.html", {"token": token})
+
