@@ -3,6 +3,7 @@
 from datetime import date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -17,6 +18,13 @@ from crm.roles import COMMUNICATIONS, DATA_PROTECTION, ENGAGEMENT
 pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture(autouse=True)
+def _on_a_fixed_day():
+    # The figures are per calendar month ending "now": pin now, so the expected months never drift.
+    with time_machine.travel(datetime(2026, 11, 23, 12, tzinfo=timezone.get_current_timezone()), tick=True):
+        yield
 
 
 def moment(year, month, day) -> datetime:

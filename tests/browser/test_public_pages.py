@@ -92,7 +92,7 @@ def test_confirm_page_then_confirmed_page(site, pending_person):
     assert page.locator("h1").inner_text().strip()
     site.assert_accessible()
     # The confirmed page offers the optional "about you" step.
-    assert page.locator(f"a[href*='/preferences/'][href$='/about-you/']").count() == 1
+    assert page.locator("a[href*='/preferences/'][href$='/about-you/']").count() == 1
 
 
 def test_confirm_link_already_used(site, person):
