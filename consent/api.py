@@ -6,7 +6,7 @@ the web page so both give the same per-field messages.
 """
 
 from django.core.exceptions import ValidationError
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from consent import services
 from consent.forms import SignUpForm
@@ -89,13 +89,13 @@ def sign_up(request, payload: SignUpIn):
             )
         except DuplicateContact:
             # A simultaneous sign-up created this address first: answer exactly as for any other.
-            return 202, {"detail": SIGN_UP_ACCEPTED}
+            return Status(202, {"detail": SIGN_UP_ACCEPTED})
         except ValidationError as error:
             form.add_service_errors(error)
         else:
-            return 202, {"detail": SIGN_UP_ACCEPTED}
+            return Status(202, {"detail": SIGN_UP_ACCEPTED})
     errors = {field: list(messages) for field, messages in form.errors.items()}
-    return 422, {"detail": "Check the fields listed in errors.", "errors": errors}
+    return Status(422, {"detail": "Check the fields listed in errors.", "errors": errors})
 
 
 @router.get("/topics", response=list[TopicOut], summary="Topics a person can choose")

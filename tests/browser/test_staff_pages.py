@@ -1,0 +1,398 @@
+"""Every staff page passes axe (WCAG 2.2 A and AA rules) in headless Chromium, loads its assets
+without a 404 or a CSP refusal, and has one h1 inside one main landmark, as the public pages do.
+
+Two layers:
+- ``test_every_staff_page`` walks every staff URL from the URL resolver (the same walk as
+  tests/test_role_matrix.py), signed in with every role, so a page added later is checked without
+  anyone remembering to list it. Only POST-only actions and downloads are left out, each named in
+  ``NOT_PAGES`` with its reason, and the walk checks that they really are (405 to a GET, or an
+  attachment). The sign-in pages, which a signed-in session skips, have their own tests.
+- The other tests sign in with the role that uses each page and show the states a plain GET does
+  not: sign-in and the second factor for real, the TOTP enrolment QR code, search results, forms
+  with errors, a consent timeline, a merge preview.
+
+The staff header navigation must also fit the window: at 1100 px and 320 px nothing may make the
+page scroll sideways, and every menu link must stay reachable.
+"""
+
+from datetime import date, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from consent import cases, services, statements
+from consent.models import ConsentStatement, Purpose
+from crm.models import Contact
+from crm.roles import ADMINISTRATOR, ALL_ROLES, COMMUNICATIONS, DATA_PROTECTION, ENGAGEMENT
+from crm.staff import services as staff_services
+from tests.browser.conftest import sign_in_staff
+from tests.conftest import STAFF_PASSWORD
+from tests.test_role_matrix import SIGN_IN_ROUTES, real_kwargs, staff_routes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+BACKUP_CODE = "24681357"
+
+# Staff URLs that are not pages a browser shows, each with the reason. The walk proves each claim.
+POST_ONLY = "POST-only action (a button on another page); a GET answers 405"
+DOWNLOAD = "a file download (Content-Disposition: attachment), not a page"
+NOT_PAGES = {
+    "staff:logout": POST_ONLY,
+    "staff:account_roles": POST_ONLY,
+    "staff:account_deactivate": POST_ONLY,
+    "staff:account_reactivate": POST_ONLY,
+    "staff:account_reset_2fa": POST_ONLY,
+    "staff:account_reset_password": POST_ONLY,
+    "staff:account_token_revoke": POST_ONLY,
+    "staff:token_revoke": POST_ONLY,
+    "consent_staff:sar_export_json": DOWNLOAD,
+}
+# A querystring some pages need to show themselves rather than redirect (filled in from ``world``).
+QUERY = {
+    "consent_staff:contact_merge_preview": lambda world: f"?duplicate={world['duplicate'].public_id}",
+}
+
+
+# --- data ---------------------------------------------------------------------------------------
+@pytest.fixture
+def world(make_contact, staff_user, actor, topics):
+    """One of each thing a staff page can show, in the state where every page shows itself.
+
+    The keys named in tests/test_role_matrix.py ``real_kwargs`` (contact, purpose, statement,
+    account, token, sar, erasure) are what the URL keyword arguments point at.
+    """
+    contact = make_contact(email="sam.example@example.org", name="Sam Example", postcode="L20 3NJ",
+                           purposes=("bulletin", "events"), topics=topics)
+    services.withdraw(contact=contact, purpose="events", method="phone", actor=actor,
+                      evidence_reference="phone log")  # the timeline shows a grant and a withdrawal
+    services.save_about_you(contact=contact, answers={"age_band": "30-39"},
+                            wanted_purposes={"equality_monitoring"}, actor=actor)
+    duplicate = make_contact(email="sam.other@example.org", name="Sam Example", purposes=("involvement",))
+    lapsed = _lapsed_contact(make_contact, actor)
+
+    bulletin = Purpose.objects.get(code="bulletin")
+    draft = statements.draft_statement(purpose=bulletin, text="A clearer wording for the e-bulletin.", actor=actor)
+    account = staff_user(ENGAGEMENT, username="target.account")
+    token, _raw = staff_services.create_api_token(user=account, name="Reporting", actor=actor)
+    sar = cases.open_subject_access(received_on=date.today() - timedelta(days=3), contact=contact,
+                                    requester_description="letter", identity_checked_on=date.today(), actor=actor)
+    erasure = cases.open_erasure(received_on=date.today(), contact=duplicate, actor=actor)
+    return {
+        "contact": contact, "duplicate": duplicate, "lapsed": lapsed,
+        # No draft for events: the "new version" page shows its form instead of going to the draft.
+        "purpose": Purpose.objects.get(code="events"), "statement": draft,
+        "account": account, "token": token, "sar": sar, "erasure": erasure,
+    }
+
+
+def _lapsed_contact(make_contact, actor):
+    """Someone whose consent lapsed three years ago: on the retention review list."""
+    three_years = timezone.now() - timedelta(days=3 * 365)
+    lapsed = make_contact(email="lapsed@example.org", name="Lee Lapsed", occurred_at=three_years)
+    services.record_consent(contact=lapsed, purpose="bulletin", action="withdrawn", method="phone",
+                            occurred_at=three_years + timedelta(days=1), actor=actor)
+    Contact.objects.filter(pk=lapsed.pk).update(created_at=three_years)
+    return lapsed
+
+
+@pytest.fixture
+def signed_in(open_site, staff_user):
+    """Factory: a browser (JavaScript on unless told) signed in, second factor verified, with ``roles``."""
+    def make(*roles, javascript=True):
+        site = open_site(javascript=javascript)
+        site.user = staff_user(*roles)
+        sign_in_staff(site, site.user)
+        return site
+
+    return make
+
+
+def assert_error_summary(page, *, linked=True):
+    """The NHS.UK error pattern: a summary whose links reach their fields, each field's own message."""
+    summary = page.locator(".nhsuk-error-summary")
+    assert summary.is_visible()
+    links = summary.locator("a")
+    if linked:
+        assert links.count() >= 1, "the error summary links to no field"
+        assert page.locator(".nhsuk-error-message").count() >= 1
+    for index in range(links.count()):
+        target = links.nth(index).get_attribute("href")
+        assert target.startswith("#") and page.locator(target).count() == 1, f"error link {target} has no field"
+    assert page.title().startswith("Error: ")
+
+
+def submit_main_form(site, *, status=200):
+    return site.submit(site.page.locator("main form button[type=submit]").first, status=status)
+
+
+# --- every staff page, from the URL resolver ----------------------------------------------------
+def test_every_staff_page(signed_in, world):
+    """Each GET-able staff URL, signed in with every role, shows itself (no redirect) and passes."""
+    site = signed_in(*ALL_ROLES)
+    routes = staff_routes()
+    assert {"staff", "consent_staff"} <= {route.name.split(":")[0] for route in routes}
+    assert set(NOT_PAGES) <= {route.name for route in routes}, "NOT_PAGES names a URL that no longer exists"
+    client = Client()
+    sign_in_client(client, site.user)
+    failures = []
+    for route in routes:
+        if route.name in SIGN_IN_ROUTES - {"staff:logout"}:
+            continue  # test_sign_in_* below: a verified session is sent on from these
+        path = reverse(route.name, kwargs=real_kwargs(route.name, route.converters, world))
+        if route.name in NOT_PAGES:
+            failures += check_not_a_page(client, route.name, path)
+            continue
+        path += QUERY.get(route.name, lambda _world: "")(world)
+        try:
+            site.goto(path)
+            assert site.page.url == site.url(path), f"{path} redirected to {site.page.url}"
+            site.assert_accessible()
+        except AssertionError as error:
+            failures.append(f"{route}: {error}")
+        site.problems.clear()  # one page's problems are reported once, against that page
+    assert not failures, "\n\n".join(failures)
+
+
+def sign_in_client(client, user):
+    from tests.conftest import verify_client_session
+
+    client.force_login(user)
+    verify_client_session(client, user)
+
+
+def check_not_a_page(client, name, path):
+    response = client.get(path)
+    if NOT_PAGES[name] == POST_ONLY and response.status_code != 405:
+        return [f"{name}: listed as POST-only but GET {path} answered {response.status_code}"]
+    if NOT_PAGES[name] == DOWNLOAD and not (
+            response.status_code == 200 and response.get("Content-Disposition", "").startswith("attachment")):
+        return [f"{name}: listed as a download but GET {path} answered {response.status_code} "
+                f"{response.get('Content-Disposition')!r}"]
+    return []
+
+
+# --- signing in ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_sign_in_and_second_factor_pages(open_site, staff_user, javascript):
+    """The real journey: sign-in page, a wrong password, the security-code page, a wrong code, in."""
+    user = staff_user(ENGAGEMENT, username="pat.staff", with_device=True, backup_codes=(BACKUP_CODE,))
+    site = open_site(javascript=javascript)
+    page = site.goto(reverse("staff:login"))
+    assert page.locator("nav.nhsuk-header__navigation").count() == 0  # no staff menu before signing in
+    site.assert_accessible()
+
+    page.locator("#id_username").fill(user.username)
+    page.locator("#id_password").fill("not the password")
+    submit_main_form(site)
+    assert_error_summary(page, linked=False)  # "Enter a correct username and password" names no one field
+    site.assert_accessible()
+
+    page.locator("#id_username").fill(user.username)
+    page.locator("#id_password").fill(STAFF_PASSWORD)
+    submit_main_form(site)
+    assert site.path() == reverse("staff:verify")
+    site.assert_accessible()
+
+    page.locator("#id_code").fill("00000000")
+    submit_main_form(site)
+    assert_error_summary(page)
+    site.assert_accessible()
+
+    page.locator("#id_code").fill(BACKUP_CODE)
+    submit_main_form(site)
+    assert site.path() == reverse("consent_staff:dashboard")
+    assert page.get_by_role("navigation", name="Staff menu").count() == 1
+    site.assert_accessible()
+
+
+def test_totp_enrolment_page_has_a_qr_code_with_a_text_alternative(open_site, staff_user):
+    user = staff_user(ADMINISTRATOR, username="new.starter")  # no device yet: sign-in leads to enrolment
+    site = open_site()
+    page = site.goto(reverse("staff:login"))
+    page.locator("#id_username").fill(user.username)
+    page.locator("#id_password").fill(STAFF_PASSWORD)
+    submit_main_form(site)
+    assert site.path() == reverse("staff:setup_2fa")
+
+    qr = page.get_by_role("img", name="QR code to add My NHS to an authenticator app")
+    assert qr.count() == 1 and qr.is_visible()
+    box = qr.bounding_box()
+    assert box["width"] >= 150 and box["width"] == box["height"], f"QR code drawn at {box}"
+    # The key the QR code holds is also given as text, for anyone who cannot scan it.
+    assert len(page.locator("#setup-key").inner_text().replace(" ", "")) >= 16
+    site.assert_accessible()
+
+    page.locator("#id_code").fill("000000")
+    submit_main_form(site)
+    assert site.path() == reverse("staff:setup_2fa")
+    assert_error_summary(page)
+    assert page.get_by_role("img", name="QR code to add My NHS to an authenticator app").count() == 1
+    site.assert_accessible()
+
+
+# --- Communications and Engagement ----------------------------------------------------------------
+def test_dashboard_for_communications(signed_in, world):
+    site = signed_in(COMMUNICATIONS)
+    page = site.goto(reverse("consent_staff:dashboard"))
+    menu = page.get_by_role("navigation", name="Staff menu")
+    assert menu.get_by_role("link", name="Contacts").count() == 0  # the menu follows the role
+    site.assert_accessible()
+
+
+def test_contact_search_with_results_and_with_an_error(signed_in, world):
+    site = signed_in(ENGAGEMENT)
+    page = site.goto(reverse("consent_staff:contacts") + "?name=Sam&name_match=prefix")
+    results = page.locator("main table tbody tr")
+    assert results.count() == 2 and "sam.example@example.org" in results.all_inner_texts()[0] + \
+        results.all_inner_texts()[1]
+    site.assert_accessible()
+
+    page.locator("#id_purpose_state").select_option("granted")  # a state without its purpose
+    submit_main_form(site)
+    assert_error_summary(page)
+    assert page.locator("main table").count() == 0
+    site.assert_accessible()
+
+
+def test_contact_page_with_consent_timeline(signed_in, world):
+    site = signed_in(ENGAGEMENT)
+    page = site.goto(reverse("consent_staff:contact", args=[world["contact"].public_id]))
+    timeline = page.get_by_role("region", name="Consent history, newest first")
+    assert timeline.locator("tbody tr").count() >= 3  # two grants and a withdrawal
+    assert "Withdrawn" in timeline.inner_text() or "withdrawn" in timeline.inner_text()
+    site.assert_accessible()
+
+
+def test_record_consent_with_errors(signed_in, world):
+    site = signed_in(ENGAGEMENT)
+    page = site.goto(reverse("consent_staff:contact_consent", args=[world["contact"].public_id]))
+    site.assert_accessible()
+    submit_main_form(site)
+    assert_error_summary(page)
+    assert page.locator(".nhsuk-error-summary a").count() >= 4  # statement, action, method, date, evidence
+    site.assert_accessible()
+
+
+def test_merge_preview(signed_in, world):
+    site = signed_in(ENGAGEMENT)
+    page = site.goto(reverse("consent_staff:contact_merge", args=[world["contact"].public_id]))
+    page.locator("#id_contact").fill(world["contact"].email)  # this very record: refused
+    submit_main_form(site)
+    assert_error_summary(page)
+    site.assert_accessible()
+
+    page.locator("#id_contact").fill(world["duplicate"].email)
+    submit_main_form(site)
+    assert site.path() == reverse("consent_staff:contact_merge_preview", args=[world["contact"].public_id])
+    assert world["duplicate"].email in page.locator("main").inner_text()
+    site.assert_accessible()
+    submit_main_form(site)  # without ticking "same person"
+    assert_error_summary(page)
+    site.assert_accessible()
+
+
+# --- Data protection ------------------------------------------------------------------------------
+def test_consent_statement_pages(signed_in, world):
+    site = signed_in(DATA_PROTECTION)
+    page = site.goto(reverse("consent_staff:statements"))
+    site.assert_accessible()
+
+    page = site.goto(reverse("consent_staff:statement_new", args=["involvement"]))
+    page.locator("#id_text").fill("")
+    submit_main_form(site)
+    assert_error_summary(page)
+    site.assert_accessible()
+    page.locator("#id_text").fill("We would like to invite you to take part in surveys and panels.")
+    submit_main_form(site)
+    draft = ConsentStatement.objects.get(purpose__code="involvement", published_at__isnull=True)
+    assert site.path() == reverse("consent_staff:statement", args=[draft.pk])
+    site.assert_accessible()
+
+
+def test_subject_access_pages(signed_in, world):
+    site = signed_in(DATA_PROTECTION)
+    page = site.goto(reverse("consent_staff:sar_list"))
+    assert world["sar"].reference in page.locator("main").inner_text()
+    site.assert_accessible()
+
+    page = site.goto(reverse("consent_staff:sar_new"))
+    page.locator("#id_contact").fill("nobody@example.org")
+    page.locator("#id_received_on_0").fill("31")
+    page.locator("#id_received_on_1").fill("2")
+    page.locator("#id_received_on_2").fill("2026")
+    submit_main_form(site)
+    assert_error_summary(page)
+    assert page.locator(".nhsuk-error-summary a").count() == 2  # not a real date; no such contact
+    site.assert_accessible()
+
+    page = site.goto(reverse("consent_staff:sar", args=[world["sar"].pk]))
+    site.assert_accessible()
+
+
+def test_erasure_list_and_retention_review(signed_in, world):
+    site = signed_in(DATA_PROTECTION)
+    page = site.goto(reverse("consent_staff:erasure_list"))
+    assert world["erasure"].reference in page.locator("main").inner_text()
+    site.assert_accessible()
+    page = site.goto(reverse("consent_staff:retention"))
+    assert page.get_by_role("link", name=world["lapsed"].name).count() == 1
+    site.assert_accessible()
+
+
+def test_audit_log_and_verify_pages(signed_in, world):
+    site = signed_in(DATA_PROTECTION)
+    page = site.goto(reverse("staff:audit") + "?action=consent.")
+    assert page.locator("main table tbody tr").count() >= 3
+    site.assert_accessible()
+    page = site.goto(reverse("staff:audit_verify"))
+    site.assert_accessible()
+
+
+# --- Administrator --------------------------------------------------------------------------------
+def test_staff_accounts_and_api_tokens_pages(signed_in, world):
+    site = signed_in(ADMINISTRATOR)
+    page = site.goto(reverse("staff:accounts"))
+    assert page.get_by_role("link", name=world["account"].get_full_name()).count() >= 1 or \
+        world["account"].username in page.locator("main").inner_text()
+    site.assert_accessible()
+    site.goto(reverse("staff:account", args=[world["account"].pk]))
+    site.assert_accessible()
+
+    page = site.goto(reverse("staff:tokens"))
+    site.assert_accessible()
+    page.locator("#id_name").fill("Nightly report")
+    submit_main_form(site)
+    assert page.locator("main code").count() >= 1  # the new token, shown once
+    site.assert_accessible()
+
+
+# --- the header menu fits the window ----------------------------------------------------------------
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+@pytest.mark.parametrize("width", [1100, 320])
+def test_staff_menu_fits_the_window(signed_in, world, width, javascript):
+    """With every role (the longest menu), the page never scrolls sideways and each menu link can be reached:
+    on screen, or (with JavaScript) behind the NHS.UK header's "More" button."""
+    site = signed_in(*ALL_ROLES, javascript=javascript)
+    site.page.set_viewport_size({"width": width, "height": 800})
+    page = site.goto(reverse("consent_staff:dashboard"))
+    page.wait_for_timeout(100) if javascript else None  # the header script re-lays the menu on resize
+    scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll_width <= inner_width, f"page is {scroll_width}px wide in a {inner_width}px window"
+
+    menu = page.get_by_role("navigation", name="Staff menu")
+    names = ["Dashboard", "Contacts", "Consent wording", "Subject access", "Erasure", "Audit log",
+             "Staff accounts", "API tokens"]
+    more = menu.locator(".nhsuk-header__menu-toggle")
+    if javascript and more.is_visible():
+        more.click()
+    for name in names:
+        link = menu.get_by_role("link", name=name, exact=True)
+        assert link.count() == 1, f"menu link {name!r} missing"
+        assert link.is_visible(), f"menu link {name!r} is hidden at {width}px"
+        box = link.bounding_box()
+        assert 0 <= box["x"] and box["x"] + box["width"] <= inner_width, f"{name!r} is outside the window: {box}"
+    sign_out = page.get_by_role("button", name="Sign out")
+    assert sign_out.count() == 1 and sign_out.is_visible()
+    site.assert_accessible()
