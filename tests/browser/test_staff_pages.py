@@ -27,8 +27,8 @@ from consent.models import ConsentStatement, Purpose
 from crm.models import Contact
 from crm.roles import ADMINISTRATOR, ALL_ROLES, COMMUNICATIONS, DATA_PROTECTION, ENGAGEMENT
 from crm.staff import services as staff_services
-from tests.browser.conftest import sign_in_staff
-from tests.conftest import STAFF_PASSWORD
+from tests.browser.conftest import AFTER_RELAYOUT, sign_in_staff
+from tests.conftest import STAFF_PASSWORD, verify_client_session
 from tests.test_role_matrix import SIGN_IN_ROUTES, real_kwargs, staff_routes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,6 +48,12 @@ NOT_PAGES = {
     "staff:account_token_revoke": POST_ONLY,
     "staff:token_revoke": POST_ONLY,
     "consent_staff:sar_export_json": DOWNLOAD,
+}
+# Staff URLs a signed-in session is sent on from (the way in), checked by their own tests instead.
+SIGN_IN_PAGES = {
+    "staff:login": "test_sign_in_and_second_factor_pages",
+    "staff:verify": "test_sign_in_and_second_factor_pages",
+    "staff:setup_2fa": "test_totp_enrolment_page_has_a_qr_code_with_a_text_alternative",
 }
 # A querystring some pages need to show themselves rather than redirect (filled in from ``world``).
 QUERY = {
@@ -134,12 +140,15 @@ def test_every_staff_page(signed_in, world):
     routes = staff_routes()
     assert {"staff", "consent_staff"} <= {route.name.split(":")[0] for route in routes}
     assert set(NOT_PAGES) <= {route.name for route in routes}, "NOT_PAGES names a URL that no longer exists"
+    assert set(SIGN_IN_PAGES) == SIGN_IN_ROUTES - set(NOT_PAGES), "a sign-in page needs its own test here"
+    assert all(name in globals() for name in SIGN_IN_PAGES.values())
     client = Client()
-    sign_in_client(client, site.user)
+    client.force_login(site.user)
+    verify_client_session(client, site.user)
     failures = []
     for route in routes:
-        if route.name in SIGN_IN_ROUTES - {"staff:logout"}:
-            continue  # test_sign_in_* below: a verified session is sent on from these
+        if route.name in SIGN_IN_PAGES:
+            continue
         path = reverse(route.name, kwargs=real_kwargs(route.name, route.converters, world))
         if route.name in NOT_PAGES:
             failures += check_not_a_page(client, route.name, path)
@@ -153,13 +162,6 @@ def test_every_staff_page(signed_in, world):
             failures.append(f"{route}: {error}")
         site.problems.clear()  # one page's problems are reported once, against that page
     assert not failures, "\n\n".join(failures)
-
-
-def sign_in_client(client, user):
-    from tests.conftest import verify_client_session
-
-    client.force_login(user)
-    verify_client_session(client, user)
 
 
 def check_not_a_page(client, name, path):
@@ -200,10 +202,16 @@ def test_sign_in_and_second_factor_pages(open_site, staff_user, javascript):
     assert_error_summary(page)
     site.assert_accessible()
 
+    page.wait_for_timeout(1_100)  # django-otp refuses any code for 1 s after a wrong one (throttle factor 1)
     page.locator("#id_code").fill(BACKUP_CODE)
     submit_main_form(site)
     assert site.path() == reverse("consent_staff:dashboard")
     assert page.get_by_role("navigation", name="Staff menu").count() == 1
+    site.assert_accessible()
+
+    site.submit(page.get_by_role("navigation", name="Account").get_by_role("button", name="Sign out"))
+    assert site.path() == reverse("staff:login")
+    assert page.get_by_text("You have signed out.").is_visible()
     site.assert_accessible()
 
 
@@ -244,9 +252,9 @@ def test_dashboard_for_communications(signed_in, world):
 def test_contact_search_with_results_and_with_an_error(signed_in, world):
     site = signed_in(ENGAGEMENT)
     page = site.goto(reverse("consent_staff:contacts") + "?name=Sam&name_match=prefix")
-    results = page.locator("main table tbody tr")
-    assert results.count() == 2 and "sam.example@example.org" in results.all_inner_texts()[0] + \
-        results.all_inner_texts()[1]
+    results = page.get_by_role("region", name="Matching contacts, newest first")
+    assert results.locator("tbody tr").count() == 2  # the contact and its duplicate record
+    assert "sam.example@example.org" in results.inner_text()
     site.assert_accessible()
 
     page.locator("#id_purpose_state").select_option("granted")  # a state without its purpose
@@ -261,7 +269,7 @@ def test_contact_page_with_consent_timeline(signed_in, world):
     page = site.goto(reverse("consent_staff:contact", args=[world["contact"].public_id]))
     timeline = page.get_by_role("region", name="Consent history, newest first")
     assert timeline.locator("tbody tr").count() >= 3  # two grants and a withdrawal
-    assert "Withdrawn" in timeline.inner_text() or "withdrawn" in timeline.inner_text()
+    assert "withdrawn" in timeline.inner_text().lower()
     site.assert_accessible()
 
 
@@ -354,8 +362,7 @@ def test_audit_log_and_verify_pages(signed_in, world):
 def test_staff_accounts_and_api_tokens_pages(signed_in, world):
     site = signed_in(ADMINISTRATOR)
     page = site.goto(reverse("staff:accounts"))
-    assert page.get_by_role("link", name=world["account"].get_full_name()).count() >= 1 or \
-        world["account"].username in page.locator("main").inner_text()
+    assert page.get_by_role("link", name=world["account"].username).count() == 1
     site.assert_accessible()
     site.goto(reverse("staff:account", args=[world["account"].pk]))
     site.assert_accessible()
@@ -364,7 +371,8 @@ def test_staff_accounts_and_api_tokens_pages(signed_in, world):
     site.assert_accessible()
     page.locator("#id_name").fill("Nightly report")
     submit_main_form(site)
-    assert page.locator("main code").count() >= 1  # the new token, shown once
+    assert page.locator("h1").inner_text() == "API token created"
+    assert page.get_by_label('Token "Nightly report"').input_value().startswith("mynhs_")  # shown once
     site.assert_accessible()
 
 
@@ -377,22 +385,28 @@ def test_staff_menu_fits_the_window(signed_in, world, width, javascript):
     site = signed_in(*ALL_ROLES, javascript=javascript)
     site.page.set_viewport_size({"width": width, "height": 800})
     page = site.goto(reverse("consent_staff:dashboard"))
-    page.wait_for_timeout(100) if javascript else None  # the header script re-lays the menu on resize
+    if javascript:
+        page.evaluate(AFTER_RELAYOUT)
     scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll_width <= inner_width, f"page is {scroll_width}px wide in a {inner_width}px window"
 
     menu = page.get_by_role("navigation", name="Staff menu")
     names = ["Dashboard", "Contacts", "Consent wording", "Subject access", "Erasure", "Audit log",
              "Staff accounts", "API tokens"]
-    more = menu.locator(".nhsuk-header__menu-toggle")
-    if javascript and more.is_visible():
+    more = menu.get_by_role("button", name="Browse More")
+    if javascript and width == 320:
+        assert more.is_visible(), "NHS.UK's header script did not gather the links that do not fit under More"
         more.click()
     for name in names:
         link = menu.get_by_role("link", name=name, exact=True)
         assert link.count() == 1, f"menu link {name!r} missing"
-        assert link.is_visible(), f"menu link {name!r} is hidden at {width}px"
-        box = link.bounding_box()
-        assert 0 <= box["x"] and box["x"] + box["width"] <= inner_width, f"{name!r} is outside the window: {box}"
-    sign_out = page.get_by_role("button", name="Sign out")
-    assert sign_out.count() == 1 and sign_out.is_visible()
+        assert_on_screen(link, inner_width)
+    assert_on_screen(page.get_by_role("navigation", name="Account").get_by_role("button", name="Sign out"),
+                     inner_width)
     site.assert_accessible()
+
+
+def assert_on_screen(element, window_width):
+    assert element.is_visible(), f"{element} is hidden"
+    box = element.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= window_width, f"{element} is outside the window: {box}"
