@@ -1,7 +1,40 @@
+import ipaddress
 import time
 
 from django.conf import settings
 from django.contrib.auth import logout
+
+
+class TrustedProxyMiddleware:
+    """Puts the real client address in REMOTE_ADDR when the site runs behind known proxies.
+
+    Rate limits, lockouts and audit entries all read REMOTE_ADDR. Behind a proxy that is the
+    proxy's own address, so every visitor would share one rate limit. With TRUSTED_PROXY_COUNT = n,
+    the address the outermost of our n proxies saw is the n-th entry from the right of
+    X-Forwarded-For: everything to its left was written by the client and may be forged.
+    With 0 (the default, no proxy) the header is ignored entirely.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        count = settings.TRUSTED_PROXY_COUNT
+        if count:
+            request.META["REMOTE_ADDR"] = client_address(request.META, proxies=count)
+        return self.get_response(request)
+
+
+def client_address(meta, *, proxies: int) -> str:
+    hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    if len(hops) < proxies:
+        # Not through all our proxies (or a proxy was bypassed): only the socket's peer is known.
+        return meta.get("REMOTE_ADDR", "")
+    candidate = hops[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return meta.get("REMOTE_ADDR", "")
 
 
 class StaffSessionMiddleware:

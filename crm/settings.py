@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crm.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -240,6 +241,9 @@ SUPPRESSION_PEPPER = os.environ.get("SUPPRESSION_PEPPER", "mynhs-suppression-v1"
 UNCONFIRMED_SIGNUP_DAYS = 30
 RETENTION_REVIEW_DAYS = 2 * 365
 PUBLIC_RATE_LIMIT = os.environ.get("PUBLIC_RATE_LIMIT", "20/h")
+# How many reverse proxies (load balancer, nginx) stand in front of the application and append to
+# X-Forwarded-For. 0: REMOTE_ADDR is the client (crm.middleware.TrustedProxyMiddleware).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
