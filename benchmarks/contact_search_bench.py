@@ -1,17 +1,25 @@
 """How fast is staff contact search at a million contacts? (consent.search, keyset pagination.)
 
-    .venv/bin/python benchmarks/contact_search_bench.py                   # 1,000,000 contacts
+    .venv/bin/python benchmarks/contact_search_bench.py                   # 1,000,000 contacts, SQLite
     .venv/bin/python benchmarks/contact_search_bench.py --contacts 100000
+    .venv/bin/python benchmarks/contact_search_bench.py \\
+        --database-url postgres://postgres@127.0.0.1:5432/mynhs_search_bench   # PostgreSQL
 
-Builds a temporary SQLite database (the embedded default, WAL mode), migrates it, bulk-loads the
-contacts with plain ``executemany`` in batches (plus topics, consent events and states,
-communication needs), then times each filter the staff page offers: the first page, the tenth
-page reached by following "next" links, a deep page (seeking near the oldest record), and the
-capped count shown above the results. Each figure is the median of several runs, warm cache.
+Builds a fresh database, migrates it, bulk-loads the contacts (plus topics, consent events and
+states, communication needs: the same seeded population on either database), then times each
+filter the staff page offers: the first page, the tenth page reached by following "next" links,
+a deep page (seeking near the oldest record), and the capped count shown above the results. Each
+figure is the median of several runs, warm cache.
 
-It then adds candidate indexes (see CANDIDATE_INDEXES) and times everything again, so the effect
-of each is visible before anyone proposes it for the schema. Prints a table and writes
-benchmarks/results/contact_search.json. The query plans are recorded too.
+By default the database is a temporary SQLite file (the embedded default, WAL mode), loaded with
+plain ``executemany`` in batches. With ``--database-url`` it is a PostgreSQL database, created
+fresh (dropped first if it exists; its name must contain "bench") and dropped at the end, loaded
+with COPY, then vacuumed and analysed.
+
+It then adds candidate indexes (see CandidateIndexes per database) and times everything again, so
+the effect of each is visible before anyone proposes it for the schema. Prints a table and writes
+benchmarks/results/contact_search.json (SQLite) or contact_search_postgresql.json. The query
+plans are recorded too.
 """
 
 import argparse
@@ -26,9 +34,10 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results" / "contact_search.json"
+RESULTS_DIR = ROOT / "benchmarks" / "results"
 SEED = 2026
 BATCH = 50_000
 REPEATS = 5
@@ -46,20 +55,147 @@ SURNAMES = ["Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", 
 RARE_SURNAME = "Zielinski"
 INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
-# Indexes worth measuring. They are NOT in the project's migrations (crm's schema is the lead's):
-# this script adds them to its own database for the second round of timings. Finding at 1,000,000
-# contacts: LOWER(name) only speeds up the capped count of a rare name prefix (about 50 ms → 2 ms)
-# and slows that page a little, so the existing indexes are enough (consent.search uses it if present).
-CANDIDATE_INDEXES = {
-    "contact_name_lower_idx": "CREATE INDEX contact_name_lower_idx ON crm_contact (LOWER(name))",
-}
+CONTACT_COLUMNS = ("id", "public_id", "email", "email_normalised", "email_hash", "name", "postcode", "locality_id",
+                   "kind", "organisation_id", "preferred_language", "source", "confirmed_at", "created_at",
+                   "updated_at")
+EVENT_COLUMNS = ("id", "contact_id", "purpose_id", "action", "statement_id", "method", "recorded_by_label",
+                 "occurred_at", "recorded_at", "evidence_reference")
+STATE_COLUMNS = ("contact_id", "purpose_id", "status", "statement_id", "since", "last_event_id")
 
 
-def setup_django(directory: Path) -> None:
+class SQLiteBench:
+    """The embedded default: a temporary SQLite file in WAL mode."""
+
+    vendor = "sqlite"
+    results = RESULTS_DIR / "contact_search.json"
+    explain = "EXPLAIN QUERY PLAN"
+    # Indexes worth measuring. They are NOT in the project's migrations (crm's schema is the lead's):
+    # this script adds them to its own database for the second round of timings. Finding at
+    # 1,000,000 contacts: LOWER(name) only speeds up the capped count of a rare name prefix (about
+    # 50 ms → 2 ms) and slows that page a little, so the existing indexes are enough (consent.search
+    # uses it if present).
+    candidate_indexes = {
+        "contact_name_lower_idx": "CREATE INDEX contact_name_lower_idx ON crm_contact (LOWER(name))",
+    }
+
+    def __init__(self, directory: Path):
+        self.database = directory / "bench.sqlite3"
+        self.where = str(directory)
+        self.keep = False
+
+    def environment(self) -> dict:
+        return {"SQLITE_PATH": str(self.database)}
+
+    def create(self) -> None:
+        pass  # the file appears when Django first connects
+
+    def drop(self) -> None:
+        pass  # the temporary folder goes, and the file with it
+
+    def loading(self, cursor, *, done: bool) -> None:
+        # Every row loaded is valid; checking each foreign key is slow.
+        cursor.execute("PRAGMA foreign_keys=ON" if done else "PRAGMA foreign_keys=OFF")
+
+    def insert(self, cursor, table: str, columns: tuple, rows: list, *, ignore_conflicts: bool = False) -> None:
+        verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
+        cursor.executemany(f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})",
+                           rows)
+
+    def analyse(self, cursor) -> None:
+        cursor.execute("ANALYZE")  # what a long-running database would have: planner statistics
+
+    def size_mib(self, cursor) -> float:
+        return sum(p.stat().st_size for p in self.database.parent.glob(self.database.name + "*")) / 2**20
+
+    def machine(self, cursor) -> dict:
+        return {"sqlite": __import__("sqlite3").sqlite_version}
+
+
+class PostgresBench:
+    """A PostgreSQL database made for the run, at ``url`` (its name must contain "bench": it is dropped)."""
+
+    vendor = "postgresql"
+    results = RESULTS_DIR / "contact_search_postgresql.json"
+    explain = "EXPLAIN"
+    candidate_indexes = {
+        # The same expression index as on SQLite (consent.search drives a name prefix from it when
+        # present): the half-open range on LOWER(name) works with the default operator class.
+        "contact_name_lower_idx": "CREATE INDEX contact_name_lower_idx ON crm_contact (LOWER(name))",
+    }
+
+    def __init__(self, url: str, *, keep: bool = False):
+        parts = urlsplit(url)
+        self.url, self.name, self.keep = url, parts.path.lstrip("/"), keep
+        if not parts.scheme.startswith("postgres"):
+            raise SystemExit(f"--database-url must be a postgres:// URL, not {parts.scheme}://")
+        if "bench" not in self.name:
+            raise SystemExit(f"refusing to use {self.name!r}: it is dropped first, so its name must contain 'bench'")
+        self.server = urlunsplit(parts._replace(path="/postgres"))  # to create and drop it from
+        self.where = f"PostgreSQL database {self.name} on {parts.hostname}:{parts.port or 5432}"
+
+    def environment(self) -> dict:
+        return {"DATABASE_URL": self.url}
+
+    def _admin(self, statement: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.server, autocommit=True) as admin:
+            admin.execute(sql.SQL(statement).format(sql.Identifier(self.name)))
+
+    def create(self) -> None:
+        self._admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        self._admin("CREATE DATABASE {}")
+
+    def drop(self) -> None:
+        from django.db import connections
+
+        connections.close_all()
+        if self.keep:
+            print(f"Kept {self.where} (--keep-database)")
+            return
+        self._admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+
+    def loading(self, cursor, *, done: bool) -> None:
+        # The equivalent of PRAGMA foreign_keys=OFF: no foreign-key (or other) triggers fire for the
+        # rows loaded, all of them valid. Needs a superuser, which this throwaway database has.
+        cursor.execute(f"SET session_replication_role = {'DEFAULT' if done else 'replica'}")
+
+    def insert(self, cursor, table: str, columns: tuple, rows: list, *, ignore_conflicts: bool = False) -> None:
+        if ignore_conflicts:  # COPY cannot skip a row; the few rows that may conflict go through INSERT
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES"
+                               f" ({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING", rows)
+            return
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def analyse(self, cursor) -> None:
+        # What a long-running database would have: planner statistics, and (as autovacuum would
+        # leave it) a visibility map, so index-only scans need not visit the table. Done now so that
+        # autovacuum does not start in the middle of the timings.
+        cursor.execute("VACUUM ANALYZE")
+
+    def size_mib(self, cursor) -> float:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        return cursor.fetchone()[0] / 2**20
+
+    def machine(self, cursor) -> dict:
+        import psycopg
+
+        cursor.execute("SELECT version()")
+        version = cursor.fetchone()[0]
+        cursor.execute("SELECT name, setting || COALESCE(' ' || unit, '') FROM pg_settings WHERE name IN"
+                       " ('shared_buffers', 'work_mem', 'effective_cache_size', 'random_page_cost', 'jit',"
+                       " 'max_parallel_workers_per_gather', 'lc_collate') ORDER BY name")
+        return {"postgresql": version, "postgresql_settings": dict(cursor.fetchall()), "psycopg": psycopg.__version__}
+
+
+def setup_django(bench, directory: Path) -> None:
     os.environ["MYNHS_VAR_DIR"] = str(directory)
-    os.environ["SQLITE_PATH"] = str(directory / "bench.sqlite3")
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("REDIS_URL", None)
+    for variable in ("DATABASE_URL", "SQLITE_PATH", "REDIS_URL"):
+        os.environ.pop(variable, None)
+    os.environ.update(bench.environment())
     os.environ["DJANGO_SETTINGS_MODULE"] = "crm.settings"
     sys.path.insert(0, str(ROOT))
     import django
@@ -68,15 +204,16 @@ def setup_django(directory: Path) -> None:
 
 
 def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.strftime("%Y-%m-%d %H:%M:%S")  # UTC: Django's connections to either database are in UTC
 
 
-def load(n: int) -> dict:
+def load(bench, n: int) -> dict:
     """Bulk-load ``n`` contacts and what hangs off them. Returns row counts."""
+    from django.core.management.color import no_style
     from django.db import connection, transaction
 
-    from consent.models import ConsentStatement, Purpose
-    from crm.models import Locality, Organisation, PostcodeDistrict, Topic
+    from consent.models import ConsentEvent, ConsentStatement, Purpose
+    from crm.models import Contact, Locality, Organisation, PostcodeDistrict, Topic
     from crm.normalise import address_hash
 
     rng = random.Random(SEED)
@@ -96,7 +233,7 @@ def load(n: int) -> dict:
     counts = {"contacts": 0, "topic_links": 0, "consent_events": 0, "consent_states": 0, "needs": 0}
     event_id = 0
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA foreign_keys=OFF")  # every row below is valid; checking each is slow
+        bench.loading(cursor, done=False)
         for start in range(0, n, BATCH):
             contacts, links, events, states, need_rows = [], [], [], [], []
             for i in range(start + 1, min(n, start + BATCH) + 1):
@@ -130,27 +267,21 @@ def load(n: int) -> dict:
                 if rng.random() < 0.04:
                     need_rows.append((i, rng.choice(needs), ""))
             with transaction.atomic():
-                cursor.executemany(
-                    "INSERT INTO crm_contact (id, public_id, email, email_normalised, email_hash, name, postcode,"
-                    " locality_id, kind, organisation_id, preferred_language, source, confirmed_at, created_at,"
-                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", contacts)
-                cursor.executemany("INSERT INTO crm_contact_topics (contact_id, topic_id) VALUES (?, ?)", links)
-                cursor.executemany(
-                    "INSERT INTO consent_consentevent (id, contact_id, purpose_id, action, statement_id, method,"
-                    " recorded_by_label, occurred_at, recorded_at, evidence_reference)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
-                cursor.executemany(
-                    "INSERT INTO consent_consentstate (contact_id, purpose_id, status, statement_id, since,"
-                    " last_event_id) VALUES (?, ?, ?, ?, ?, ?)", states)
-                cursor.executemany(
-                    "INSERT OR IGNORE INTO crm_communicationneed (contact_id, need, detail) VALUES (?, ?, ?)",
-                    need_rows)
+                bench.insert(cursor, "crm_contact", CONTACT_COLUMNS, contacts)
+                bench.insert(cursor, "crm_contact_topics", ("contact_id", "topic_id"), links)
+                bench.insert(cursor, "consent_consentevent", EVENT_COLUMNS, events)
+                bench.insert(cursor, "consent_consentstate", STATE_COLUMNS, states)
+                bench.insert(cursor, "crm_communicationneed", ("contact_id", "need", "detail"), need_rows,
+                             ignore_conflicts=True)
             for key, rows in (("contacts", contacts), ("topic_links", links), ("consent_events", events),
                               ("consent_states", states), ("needs", need_rows)):
                 counts[key] += len(rows)
             print(f"  loaded {counts['contacts']:,} contacts", end="\r", flush=True)
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("ANALYZE")  # what a long-running database would have: planner statistics
+        bench.loading(cursor, done=True)
+        # Ids were given explicitly: move the sequences past them (PostgreSQL's setval; nothing on SQLite).
+        for sql in connection.ops.sequence_reset_sql(no_style(), [Contact, ConsentEvent]):
+            cursor.execute(sql)
+        bench.analyse(cursor)
     print()
     return counts
 
@@ -194,7 +325,7 @@ def timed(fn) -> tuple[float, object]:
     return round(statistics.median(runs), 2), result
 
 
-def plan(filters, after=None) -> list[str]:
+def plan(bench, filters, after=None) -> list[str]:
     from django.db import connection
 
     from consent.search import filtered_contacts
@@ -204,11 +335,11 @@ def plan(filters, after=None) -> list[str]:
         qs = qs.filter(pk__lt=after)
     sql, params = qs.order_by("-pk")[:51].query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        cursor.execute(f"{bench.explain} {sql}", params)
         return [row[-1] for row in cursor.fetchall()]
 
 
-def measure_all(label: str) -> dict:
+def measure_all(bench, label: str) -> dict:
     from consent.search import capped_count, search_contacts
 
     results = {}
@@ -227,51 +358,66 @@ def measure_all(label: str) -> dict:
         results[name] = {
             "first_page_ms": first_ms, "tenth_page_ms": tenth_ms, "deep_page_ms": deep_ms, "capped_count_ms": count_ms,
             "matches": f"more than {count}" if capped else count, "first_page_rows": len(page.rows),
-            "plan_first_page": plan(filters), "plan_deep_page": plan(filters, after=5000),
+            "plan_first_page": plan(bench, filters), "plan_deep_page": plan(bench, filters, after=5000),
         }
         print(f"{name:42} {first_ms:>8.1f}ms {tenth_ms:>8.1f}ms {deep_ms:>8.1f}ms {count_ms:>10.1f}ms  "
               f"{results[name]['matches']}")
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contacts", type=int, default=1_000_000)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="mynhs-search-bench-") as tmp:
-        setup_django(Path(tmp))
-        from django.core.management import call_command
-        from django.db import connection
+def run(bench, contacts: int, directory: Path) -> dict:
+    setup_django(bench, directory)
+    from django.core.management import call_command
+    from django.db import connection
 
+    bench.create()
+    try:
         call_command("migrate", verbosity=0)
-        print(f"Loading {args.contacts:,} contacts into {tmp} …")
+        print(f"Loading {contacts:,} contacts into {bench.where} …")
         started = time.perf_counter()
-        counts = load(args.contacts)
+        counts = load(bench, contacts)
         load_seconds = time.perf_counter() - started
         print(f"Loaded {sum(counts.values()):,} rows in {load_seconds:.0f}s")
-        current = measure_all("Current schema (project migrations)")
+        current = measure_all(bench, "Current schema (project migrations)")
         with connection.cursor() as cursor:
-            for sql in CANDIDATE_INDEXES.values():
+            for sql in bench.candidate_indexes.values():
                 cursor.execute(sql)
             cursor.execute("ANALYZE")
         from consent import search
 
         search._has_index.cache_clear()  # the name prefix search now finds the index
-        with_candidates = measure_all(f"With candidate indexes: {', '.join(CANDIDATE_INDEXES)}")
-        database = Path(tmp) / "bench.sqlite3"
-        size_mib = sum(p.stat().st_size for p in database.parent.glob(database.name + "*")) / 2**20
-    report = {
+        with_candidates = measure_all(bench, f"With candidate indexes: {', '.join(bench.candidate_indexes)}")
+        with connection.cursor() as cursor:
+            size_mib, machine = bench.size_mib(cursor), bench.machine(cursor)
+    finally:
+        bench.drop()
+    return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": bench.vendor,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "sqlite": __import__("sqlite3").sqlite_version},
-        "contacts": args.contacts, "rows": counts, "load_seconds": round(load_seconds, 1),
+                    "cpus": os.cpu_count(), **machine},
+        "contacts": contacts, "rows": counts, "load_seconds": round(load_seconds, 1),
         "database_mib": round(size_mib, 1), "repeats_per_figure": REPEATS,
         "current_schema": current,
-        "candidate_indexes": {"sql": CANDIDATE_INDEXES, "results": with_candidates},
+        "candidate_indexes": {"sql": bench.candidate_indexes, "results": with_candidates},
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nWrote {RESULTS.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default="",
+                        help="postgres://… of a database to create, fill, time and drop (default: temporary SQLite)")
+    parser.add_argument("--keep-database", action="store_true",
+                        help="PostgreSQL: leave the database behind afterwards, to study plans with psql")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mynhs-search-bench-") as tmp:
+        bench = (PostgresBench(args.database_url, keep=args.keep_database) if args.database_url
+                 else SQLiteBench(Path(tmp)))
+        report = run(bench, args.contacts, Path(tmp))
+    bench.results.parent.mkdir(parents=True, exist_ok=True)
+    bench.results.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nWrote {bench.results.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -136,3 +136,27 @@ def first_broken_link() -> ChainBreak | None:
 def chain_head() -> AuditHead | None:
     """The newest entry's id and hash: worth writing down elsewhere to anchor the chain externally."""
     return AuditHead.objects.filter(pk=AuditHead.SINGLETON_ID).first()
+
+
+CHECK_ACTION = "audit.chain_checked"
+
+
+def check_chain(*, actor: Actor) -> ChainBreak | None:
+    """Walk the whole chain and record the outcome as an audit entry of its own.
+
+    The walk takes seconds per hundred thousand entries (benchmarks/audit_bench.py), too long for a
+    page request, so the staff page and the nightly schedule run it as a task and show the
+    latest recorded outcome. Recording it in the chain means the record of checks is itself
+    protected: removing an unwelcome result breaks the chain for the next check.
+    """
+    head = chain_head()
+    broken = first_broken_link()
+    changes = {"entries": head.entry_count if head else 0, "intact": broken is None}
+    if broken is not None:
+        changes.update(broken_entry_id=broken.entry_id, reason=broken.reason)
+    record_audit(actor=actor, action=CHECK_ACTION, object_type="crm.auditentry", changes=changes)
+    return broken
+
+
+def last_chain_check() -> AuditEntry | None:
+    return AuditEntry.objects.filter(action=CHECK_ACTION).order_by("-id").first()

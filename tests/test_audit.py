@@ -8,7 +8,15 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from crm.audit import GENESIS_HASH, Actor, chain_head, first_broken_link, record_audit
+from crm.audit import (
+    CHECK_ACTION,
+    GENESIS_HASH,
+    Actor,
+    chain_head,
+    first_broken_link,
+    last_chain_check,
+    record_audit,
+)
 from crm.models import AuditEntry, AuditHead
 from crm.roles import DATA_PROTECTION
 
@@ -134,14 +142,44 @@ def test_audit_page_is_newest_first_filterable_and_paginated(staff_client, chain
     assert "No entries match these filters" in by_actor
 
 
-def test_audit_verify_page_reports_intact_and_broken_chains(staff_client, chain):
+def test_audit_check_page_runs_the_check_in_the_background_and_shows_the_outcome(staff_client, chain):
     client = staff_client(DATA_PROTECTION)
+    assert "The audit log has not been checked yet" in client.get(reverse("staff:audit_verify")).content.decode()
+
+    response = client.post(reverse("staff:audit_verify"), REMOTE_ADDR="192.0.2.31")  # Huey runs it at once in tests
+    assert response.status_code == 302
+    check = AuditEntry.objects.get(action=CHECK_ACTION)
+    assert check.changes == {"entries": AuditHead.objects.get().entry_count - 1, "intact": True}
+    assert check.ip_address == "192.0.2.31" and check.actor_label != "system"
     intact = client.get(reverse("staff:audit_verify")).content.decode()
-    assert "No audit entry has been edited or removed" in intact and chain[-1].entry_hash in intact
-    sql("DELETE FROM crm_auditentry WHERE id = %s", [chain[-1].id])
+    assert "No audit entry had been edited or removed" in intact and f"every one of {check.changes['entries']}" in intact
+    assert chain_head().entry_hash in intact
+
+    sql("DELETE FROM crm_auditentry WHERE id = %s", [chain[2].id])
+    client.post(reverse("staff:audit_verify"))
     broken = client.get(reverse("staff:audit_verify")).content.decode()
-    assert "The audit log has been tampered with" in broken
-    assert f"entry {chain[-1].id}" in broken
+    # The entry after the removed one no longer finds its predecessor.
+    assert "The audit log has been tampered with" in broken and f"entry {chain[3].id}: previous entry" in broken
+
+
+def test_nightly_check_records_a_break_and_keeps_the_record_of_it(chain):
+    from crm import tasks
+
+    tasks.nightly_audit_chain_check.call_local()
+    assert last_chain_check().changes["intact"] is True
+    sql("UPDATE crm_auditentry SET action = 'test.edited' WHERE id = %s", [chain[2].id])
+    tasks.nightly_audit_chain_check.call_local()
+    latest = last_chain_check()
+    assert latest.actor_label == "system"
+    assert latest.changes == {"entries": latest.changes["entries"], "intact": False, "broken_entry_id": chain[2].id,
+                              "reason": "entry content does not match its hash"}
+
+
+def test_audit_check_needs_the_audit_permission(staff_client):
+    from crm.roles import COMMUNICATIONS
+
+    assert staff_client(COMMUNICATIONS).post(reverse("staff:audit_verify")).status_code == 403
+    assert not AuditEntry.objects.filter(action=CHECK_ACTION).exists()
 
 
 def test_staff_actions_are_audited_with_who_and_from_where(staff_client):

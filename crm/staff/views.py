@@ -23,7 +23,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
 
-from crm.audit import actor_from_request, chain_head, first_broken_link
+from crm import tasks
+from crm.audit import actor_from_request, chain_head, client_ip, last_chain_check
 from crm.models import StaffApiToken
 from crm.staff import selectors, services
 from crm.staff.access import staff_view
@@ -355,6 +356,13 @@ def audit_view(request):
 
 
 @staff_view("crm.view_auditentry")
+@require_http_methods(["GET", "POST"])
 def audit_verify_view(request):
-    return render(request, "staff/audit/verify.html", {"broken": first_broken_link(), "head": chain_head()})
+    """GET: the latest recorded check. POST: start a new one in the background (it walks every entry)."""
+    if request.method == "POST":
+        tasks.check_audit_chain(request.user.pk, client_ip(request))
+        messages.success(request, "Check started. It takes about a minute per million entries: "
+                                  "reload this page to see the result.")
+        return redirect("staff:audit_verify")
+    return render(request, "staff/audit/verify.html", {"check": last_chain_check(), "head": chain_head()})
 
