@@ -109,23 +109,28 @@ def first_broken_link() -> ChainBreak | None:
     count = 0
     head_seen = False
     first_id = None
-    for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=2000):
-        first_id = first_id or entry.id
-        if entry.prev_hash != prev_hash:
-            return ChainBreak(entry.id, "previous entry was removed or altered")
+    # Plain tuples, not model instances: the walk reads every row, and this halves its cost.
+    rows = AuditEntry.objects.order_by("id").values_list(
+        "id", "prev_hash", "entry_hash", "created_at", "actor_label", "action", "object_type", "object_id",
+        "summary", "changes", "ip_address",
+    ).iterator(chunk_size=5000)
+    for (entry_id, entry_prev_hash, entry_hash, created_at, actor_label, action, object_type, object_id,
+         summary, changes, ip_address) in rows:
+        first_id = first_id or entry_id
+        if entry_prev_hash != prev_hash:
+            return ChainBreak(entry_id, "previous entry was removed or altered")
         expected = entry_digest(
-            prev_hash=entry.prev_hash, created_at=entry.created_at, actor_label=entry.actor_label,
-            action=entry.action, object_type=entry.object_type, object_id=entry.object_id,
-            summary=entry.summary, changes=entry.changes, ip_address=entry.ip_address,
+            prev_hash=entry_prev_hash, created_at=created_at, actor_label=actor_label, action=action,
+            object_type=object_type, object_id=object_id, summary=summary, changes=changes, ip_address=ip_address,
         )
-        if expected != entry.entry_hash:
-            return ChainBreak(entry.id, "entry content does not match its hash")
+        if expected != entry_hash:
+            return ChainBreak(entry_id, "entry content does not match its hash")
         count += 1
-        if head is not None and entry.id == head.entry_id:
+        if head is not None and entry_id == head.entry_id:
             head_seen = True
-            if entry.entry_hash != head.entry_hash or count != head.entry_count:
-                return ChainBreak(entry.id, "entry does not match the chain head record")
-        prev_hash = entry.entry_hash
+            if entry_hash != head.entry_hash or count != head.entry_count:
+                return ChainBreak(entry_id, "entry does not match the chain head record")
+        prev_hash = entry_hash
     if head is None:
         return ChainBreak(first_id, "the chain head record is missing") if count else None
     if head.entry_id is not None and not head_seen:
