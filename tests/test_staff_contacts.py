@@ -113,6 +113,19 @@ def test_keyset_pagination_walks_forward_and_back_without_gaps(make_contact):
     assert names(start) == expected[:3] and start.prev_before is None
 
 
+def test_page_picks_its_ids_before_joining_for_display(people):
+    """Filters, order and limit choose the page's ids; locality and organisation are joined to those
+    rows alone, in the same query (a misjudged filter cannot make the database join every match)."""
+    sql = str(search.search_queryset(search.ContactFilters(name="smith"), size=2).query).upper()
+    outer, inner = sql.split(" IN (SELECT ", 1)
+    assert "JOIN" in outer and "JOIN" not in inner and "LIMIT 3" in inner
+    with CaptureQueriesContext(connection) as queries:
+        page = search.search_contacts(search.ContactFilters(name="smith"), size=2)
+        shown = [(c.name, c.locality and c.locality.name, c.organisation) for c in page.rows]
+    assert len(queries) == 1 and [name for name, *_ in shown] == ["Dan Blacksmith", "Bob Smithson"]
+    assert page.has_more and shown[1][1] == "Crosby"
+
+
 def test_capped_count_stops_at_the_cap(make_contact):
     for i in range(5):
         make_contact(name=f"Counted {i}")
