@@ -21,12 +21,12 @@ import platform
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from fresh_process import run_child  # benchmarks/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "audit.json"
@@ -113,18 +113,6 @@ def measure(n: int) -> dict:
     return figures
 
 
-def run(size: int) -> dict:
-    """One size in a fresh process on its own temporary database; the child prints its figures as JSON."""
-    with tempfile.TemporaryDirectory(prefix="mynhs-audit-bench-") as tmp:
-        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SQLITE_PATH"}}
-        env.update(MYNHS_VAR_DIR=tmp, MYNHS_ENV="development")
-        result = subprocess.run([sys.executable, __file__, "--child", str(size)], env=env, cwd=ROOT,
-                                capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            sys.exit(f"{size:,} entries failed:\n{result.stderr}")
-        return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def child(size: int) -> dict:
     setup_django(Path(os.environ["MYNHS_VAR_DIR"]))
     from django.core.management import call_command
@@ -143,7 +131,7 @@ def main() -> None:
         return
     runs = []
     for size in args.sizes:
-        figures = run(size)
+        figures = run_child(__file__, size)
         runs.append(figures)
         print(f"{size:,} audit entries: fill {figures['fill_seconds']} s; verify {figures['verify_ms'] / 1000:.1f} s "
               f"({figures['verify_entries_per_second']:,} entries/s)")

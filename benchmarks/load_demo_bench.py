@@ -14,12 +14,12 @@ import os
 import platform
 import resource
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from fresh_process import run_child  # benchmarks/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "load_demo.json"
@@ -59,17 +59,6 @@ def measure(size: int) -> dict:
     }
 
 
-def run(size: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="mynhs-bench-") as var_dir:
-        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SQLITE_PATH"}}
-        env.update(MYNHS_VAR_DIR=var_dir, MYNHS_ENV="development")
-        result = subprocess.run([sys.executable, __file__, "--child", str(size)], env=env, cwd=ROOT,
-                                capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            sys.exit(f"load_demo --contacts {size} failed:\n{result.stderr}")
-        return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def machine() -> dict:
     import django
 
@@ -93,7 +82,7 @@ def main() -> None:
     runs = []
     print(f"{'contacts':>9} {'seconds':>8} {'contacts/s':>11} {'rows':>9} {'rows/s':>9} {'peak RSS':>10}")
     for size in args.sizes:
-        outcome = run(size)
+        outcome = run_child(__file__, size)
         runs.append(outcome)
         print(f"{outcome['contacts']:>9} {outcome['seconds']:>8} {outcome['contacts_per_second']:>11} "
               f"{outcome['rows']:>9} {outcome['rows_per_second']:>9} {outcome['peak_rss_mib']:>7} MiB")

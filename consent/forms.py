@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from consent.selectors import consent_summary, current_statements
+from crm.forms import add_service_errors
 from crm.models import CommunicationNeed, Contact, EqualityProfile, Topic
 from crm.normalise import normalise_email, normalise_postcode
 
@@ -36,12 +37,7 @@ class NhsukForm(forms.Form):
         return links
 
     def add_service_errors(self, error: ValidationError) -> None:
-        """Show a service's refusal on the form, against the field it names if there is one."""
-        if hasattr(error, "error_dict"):
-            for field, messages in error.message_dict.items():
-                self.add_error(field if field in self.fields else None, messages)
-        else:
-            self.add_error(None, error.messages)
+        add_service_errors(self, error)
 
 
 class PurposeChoicesMixin:

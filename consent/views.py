@@ -24,6 +24,7 @@ from consent.forms import AboutYouForm, PreferenceCentreForm, PreferencesLinkFor
 from consent.models import ConsentState, Purpose
 from consent.tokens import personal_link_tokens
 from crm.audit import Actor, client_ip
+from crm.forms import write_valid_post
 from crm.services import DuplicateContact
 from crm.views import rate_limited
 
@@ -157,21 +158,15 @@ def preferences_sent(request):
 @_personal_link("preferences")
 def preference_centre(request, contact, token):
     form = PreferenceCentreForm(request.POST if request.method == "POST" else None, contact=contact)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.save_preference_centre(
-                contact=contact,
-                details={"name": data["name"], "postcode": data["postcode"],
-                         "preferred_language": data["preferred_language"].strip() or "English"},
-                topics=data["topics"], needs=form.needs_with_details(), wanted_purposes=set(data["purposes"]),
-                offered_purposes=form.offered_purposes, actor=_public_actor(request),
-            )
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Your preferences have been saved.")
-            return redirect("consent:preferences", token=token)
+    if write_valid_post(request, form, lambda data: services.save_preference_centre(
+        contact=contact,
+        details={"name": data["name"], "postcode": data["postcode"],
+                 "preferred_language": data["preferred_language"].strip() or "English"},
+        topics=data["topics"], needs=form.needs_with_details(), wanted_purposes=set(data["purposes"]),
+        offered_purposes=form.offered_purposes, actor=_public_actor(request),
+    )):
+        messages.success(request, "Your preferences have been saved.")
+        return redirect("consent:preferences", token=token)
     return render(request, "consent/preference_centre.html", {"form": form, "token": token, "contact": contact})
 
 
@@ -183,15 +178,11 @@ def about_you(request, contact, token):
         services.forget_about_you(contact=contact, actor=_public_actor(request))
         messages.success(request, "Your answers about you have been deleted.")
         return redirect("consent:preferences", token=token)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.save_about_you(contact=contact, answers=form.answers(),
-                                    wanted_purposes=set(form.cleaned_data["purposes"]), actor=_public_actor(request))
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Your answers about you have been saved.")
-            return redirect("consent:preferences", token=token)
+    if write_valid_post(request, form, lambda data: services.save_about_you(
+            contact=contact, answers=form.answers(), wanted_purposes=set(data["purposes"]),
+            actor=_public_actor(request))):
+        messages.success(request, "Your answers about you have been saved.")
+        return redirect("consent:preferences", token=token)
     return render(request, "consent/about_you.html", {"form": form, "token": token})
 
 

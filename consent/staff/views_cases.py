@@ -3,7 +3,6 @@
 import json
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,12 +11,19 @@ from consent import cases
 from consent.models import ErasureRequest, SubjectAccessRequest
 from consent.staff import forms
 from crm.audit import actor_from_request
+from crm.forms import write_valid_post
 from crm.staff.access import staff_view
 
 SAR_VIEW = "consent.view_subjectaccessrequest"
 SAR_CHANGE = "consent.change_subjectaccessrequest"
 ERASURE_VIEW = "consent.view_erasurerequest"
 ERASURE_CHANGE = "consent.change_erasurerequest"
+
+
+def _case_form_page(request, template: str, case, form, title: str):
+    """One step of a case (extends consent_staff/_case_form_page.html), with a link back to the case."""
+    back_view = "consent_staff:sar" if isinstance(case, SubjectAccessRequest) else "consent_staff:erasure"
+    return render(request, template, {"case": case, "form": form, "title": title, "back_view": back_view})
 
 
 # --- subject access -------------------------------------------------------------------------
@@ -33,18 +39,13 @@ def sar_list(request):
 @staff_view(SAR_VIEW, "consent.add_subjectaccessrequest")
 def sar_new(request):
     form = forms.SubjectAccessOpenForm(forms.posted(request))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            case = cases.open_subject_access(
-                received_on=data["received_on"], requester_description=data["requester_description"],
-                contact=form.contact, identity_checked_on=data["identity_checked_on"], actor=actor_from_request(request),
-            )
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, f"Case {case.reference} opened.")
-            return redirect("consent_staff:sar", pk=case.pk)
+    if written := write_valid_post(request, form, lambda data: cases.open_subject_access(
+        received_on=data["received_on"], requester_description=data["requester_description"],
+        contact=form.contact, identity_checked_on=data["identity_checked_on"], actor=actor_from_request(request),
+    )):
+        case = written.result
+        messages.success(request, f"Case {case.reference} opened.")
+        return redirect("consent_staff:sar", pk=case.pk)
     return render(request, "consent_staff/sar/new.html", {"form": form})
 
 
@@ -75,48 +76,33 @@ def sar_step(request, pk, step):
     case = _sar(pk)
     label, service, keyword, done = SAR_DATE_STEPS[step]
     form = forms.DateForm(forms.posted(request), label=label)
-    if request.method == "POST" and form.is_valid():
-        try:
-            service(case=case, actor=actor_from_request(request), **{keyword: form.cleaned_data["on"]})
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, done)
-            return redirect("consent_staff:sar", pk=case.pk)
-    return render(request, "consent_staff/sar/step.html", {"case": case, "form": form,
-                                                           "title": SAR_STEP_TITLES[step]})
+    if write_valid_post(request, form, lambda data: service(case=case, actor=actor_from_request(request),
+                                                            **{keyword: data["on"]})):
+        messages.success(request, done)
+        return redirect("consent_staff:sar", pk=case.pk)
+    return _case_form_page(request, "consent_staff/sar/step.html", case, form, SAR_STEP_TITLES[step])
 
 
 @staff_view(SAR_VIEW, SAR_CHANGE)
 def sar_link(request, pk):
     case = _sar(pk)
     form = forms.LinkContactForm(forms.posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            cases.link_subject_access_contact(case=case, contact=form.contact, actor=actor_from_request(request))
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Contact linked to the case.")
-            return redirect("consent_staff:sar", pk=case.pk)
-    return render(request, "consent_staff/sar/link.html", {"case": case, "form": form, "title": "Link a contact"})
+    if write_valid_post(request, form, lambda data: cases.link_subject_access_contact(
+            case=case, contact=form.contact, actor=actor_from_request(request))):
+        messages.success(request, "Contact linked to the case.")
+        return redirect("consent_staff:sar", pk=case.pk)
+    return _case_form_page(request, "consent_staff/case_link.html", case, form, "Link a contact")
 
 
 @staff_view(SAR_VIEW, SAR_CHANGE)
 def sar_close(request, pk):
     case = _sar(pk)
     form = forms.CloseSubjectAccessForm(forms.posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            cases.close_subject_access(case=case, closed_on=form.cleaned_data["closed_on"],
-                                       outcome=form.cleaned_data["outcome"], actor=actor_from_request(request))
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, f"Case {case.reference} closed.")
-            return redirect("consent_staff:sar", pk=case.pk)
-    return render(request, "consent_staff/sar/close.html",
-                  {"case": case, "form": form, "title": "Close the case"})
+    if write_valid_post(request, form, lambda data: cases.close_subject_access(
+            case=case, closed_on=data["closed_on"], outcome=data["outcome"], actor=actor_from_request(request))):
+        messages.success(request, f"Case {case.reference} closed.")
+        return redirect("consent_staff:sar", pk=case.pk)
+    return _case_form_page(request, "consent_staff/sar/close.html", case, form, "Close the case")
 
 
 # The export holds equality answers, so it needs that permission as well as the case's.
@@ -167,16 +153,12 @@ def erasure_list(request):
 @staff_view(ERASURE_VIEW, "consent.add_erasurerequest")
 def erasure_new(request):
     form = forms.ErasureOpenForm(forms.posted(request), initial={"contact": request.GET.get("contact", "")})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            case = cases.open_erasure(received_on=data["received_on"], contact=form.contact, notes=data["notes"],
-                                      actor=actor_from_request(request))
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, f"Case {case.reference} opened.")
-            return redirect("consent_staff:erasure", pk=case.pk)
+    if written := write_valid_post(request, form, lambda data: cases.open_erasure(
+            received_on=data["received_on"], contact=form.contact, notes=data["notes"],
+            actor=actor_from_request(request))):
+        case = written.result
+        messages.success(request, f"Case {case.reference} opened.")
+        return redirect("consent_staff:erasure", pk=case.pk)
     return render(request, "consent_staff/erasure/new.html", {"form": form})
 
 
@@ -193,16 +175,11 @@ def erasure_detail(request, pk):
 def erasure_link(request, pk):
     case = _erasure(pk)
     form = forms.LinkContactForm(forms.posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            cases.link_erasure_contact(case=case, contact=form.contact, actor=actor_from_request(request))
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Contact linked to the case.")
-            return redirect("consent_staff:erasure", pk=case.pk)
-    return render(request, "consent_staff/erasure/link.html",
-                  {"case": case, "form": form, "title": "Link a contact"})
+    if write_valid_post(request, form, lambda data: cases.link_erasure_contact(
+            case=case, contact=form.contact, actor=actor_from_request(request))):
+        messages.success(request, "Contact linked to the case.")
+        return redirect("consent_staff:erasure", pk=case.pk)
+    return _case_form_page(request, "consent_staff/case_link.html", case, form, "Link a contact")
 
 
 @staff_view(ERASURE_VIEW, ERASURE_CHANGE, "crm.view_contact")
@@ -212,16 +189,10 @@ def erasure_confirm(request, pk):
     if case.status != cases.ERASURE.OPEN or case.contact is None:
         return redirect("consent_staff:erasure", pk=case.pk)
     form = forms.ErasureConfirmForm(forms.posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            cases.complete_erasure(case=case, actor=actor_from_request(request))
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, f"Case {case.reference}: the person has been erased.")
-            return redirect("consent_staff:erasure", pk=case.pk)
-    return render(request, "consent_staff/erasure/confirm.html",
-                  {"case": case, "form": form, "title": "Erase this person?"})
+    if write_valid_post(request, form, lambda data: cases.complete_erasure(case=case, actor=actor_from_request(request))):
+        messages.success(request, f"Case {case.reference}: the person has been erased.")
+        return redirect("consent_staff:erasure", pk=case.pk)
+    return _case_form_page(request, "consent_staff/erasure/confirm.html", case, form, "Erase this person?")
 
 
 @staff_view(ERASURE_VIEW, ERASURE_CHANGE)
@@ -230,13 +201,8 @@ def erasure_refuse(request, pk):
     if case.status != cases.ERASURE.OPEN:
         return redirect("consent_staff:erasure", pk=case.pk)
     form = forms.ErasureRefuseForm(forms.posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            cases.refuse_erasure(case=case, reason=form.cleaned_data["reason"], actor=actor_from_request(request))
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, f"Case {case.reference} refused.")
-            return redirect("consent_staff:erasure", pk=case.pk)
-    return render(request, "consent_staff/erasure/refuse.html",
-                  {"case": case, "form": form, "title": "Refuse the request"})
+    if write_valid_post(request, form, lambda data: cases.refuse_erasure(
+            case=case, reason=data["reason"], actor=actor_from_request(request))):
+        messages.success(request, f"Case {case.reference} refused.")
+        return redirect("consent_staff:erasure", pk=case.pk)
+    return _case_form_page(request, "consent_staff/erasure/refuse.html", case, form, "Refuse the request")

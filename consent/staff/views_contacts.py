@@ -17,6 +17,7 @@ from consent.selectors import consent_timeline
 from consent.staff import forms
 from crm import services as crm_services
 from crm.audit import actor_from_request
+from crm.forms import write_valid_post
 from crm.models import Contact, EqualityProfile
 from crm.staff.access import staff_view
 
@@ -92,21 +93,15 @@ def _occurred_at(day, action: str) -> datetime:
 @staff_view("crm.add_contact", "consent.add_consentevent")
 def contact_add(request):
     form = forms.AddContactForm(forms.posted(request))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            contact = services.add_contact_with_consent(
-                email=data["email"], name=data["name"], postcode=data["postcode"], kind=data["kind"],
-                organisation=data["organisation"], topics=list(data["topics"]), purposes=data["purposes"],
-                method=data["method"], evidence_reference=data["evidence_reference"],
-                occurred_at=_occurred_at(data["occurred_on"], ConsentEvent.Action.CONFIRMED),
-                actor=actor_from_request(request),
-            )
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Contact added with their consent recorded.")
-            return redirect("consent_staff:contact", public_id=contact.public_id)
+    if written := write_valid_post(request, form, lambda data: services.add_contact_with_consent(
+        email=data["email"], name=data["name"], postcode=data["postcode"], kind=data["kind"],
+        organisation=data["organisation"], topics=list(data["topics"]), purposes=data["purposes"],
+        method=data["method"], evidence_reference=data["evidence_reference"],
+        occurred_at=_occurred_at(data["occurred_on"], ConsentEvent.Action.CONFIRMED),
+        actor=actor_from_request(request),
+    )):
+        messages.success(request, "Contact added with their consent recorded.")
+        return redirect("consent_staff:contact", public_id=written.result.public_id)
     return render(request, "consent_staff/contacts/add.html", {"form": form})
 
 
@@ -114,20 +109,19 @@ def contact_add(request):
 def contact_edit(request, public_id):
     contact = _contact(public_id)
     form = forms.EditContactForm(forms.posted(request), contact=contact)
-    if request.method == "POST" and form.is_valid():
+
+    def save(data):
         actor = actor_from_request(request)
-        try:
-            with transaction.atomic():
-                crm_services.update_contact_details(contact=contact, actor=actor, **form.details())
-                if form.cleaned_data["email"] != contact.email:
-                    crm_services.change_contact_email(contact=contact, email=form.cleaned_data["email"], actor=actor)
-                crm_services.set_contact_topics(contact=contact, topics=form.cleaned_data["topics"], actor=actor)
-                crm_services.set_communication_needs(contact=contact, needs=form.needs_with_details(), actor=actor)
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Contact details saved.")
-            return redirect("consent_staff:contact", public_id=contact.public_id)
+        with transaction.atomic():
+            crm_services.update_contact_details(contact=contact, actor=actor, **form.details())
+            if data["email"] != contact.email:
+                crm_services.change_contact_email(contact=contact, email=data["email"], actor=actor)
+            crm_services.set_contact_topics(contact=contact, topics=data["topics"], actor=actor)
+            crm_services.set_communication_needs(contact=contact, needs=form.needs_with_details(), actor=actor)
+
+    if write_valid_post(request, form, save):
+        messages.success(request, "Contact details saved.")
+        return redirect("consent_staff:contact", public_id=contact.public_id)
     return render(request, "consent_staff/contacts/edit.html", {"form": form, "contact": contact})
 
 
@@ -135,20 +129,13 @@ def contact_edit(request, public_id):
 def contact_record_consent(request, public_id):
     contact = _contact(public_id)
     form = forms.RecordConsentForm(forms.posted(request))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        statement = data["statement"]
-        try:
-            services.record_consent(
-                contact=contact, purpose=statement.purpose, statement=statement, action=data["action"],
-                method=data["method"], occurred_at=_occurred_at(data["occurred_on"], data["action"]),
-                evidence_reference=data["evidence_reference"], actor=actor_from_request(request),
-            )
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Consent recorded.")
-            return redirect("consent_staff:contact", public_id=contact.public_id)
+    if write_valid_post(request, form, lambda data: services.record_consent(
+        contact=contact, purpose=data["statement"].purpose, statement=data["statement"], action=data["action"],
+        method=data["method"], occurred_at=_occurred_at(data["occurred_on"], data["action"]),
+        evidence_reference=data["evidence_reference"], actor=actor_from_request(request),
+    )):
+        messages.success(request, "Consent recorded.")
+        return redirect("consent_staff:contact", public_id=contact.public_id)
     return render(request, "consent_staff/contacts/record_consent.html", {"form": form, "contact": contact})
 
 
@@ -176,14 +163,10 @@ def contact_merge_preview(request, public_id):
     if duplicate_id is None:
         return redirect("consent_staff:contact_merge", public_id=survivor.public_id)
     duplicate = _contact(duplicate_id)
-    if request.method == "POST" and form.is_valid():
-        try:
-            merging.merge_contacts(survivor=survivor, duplicate=duplicate, actor=actor_from_request(request))
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Records merged. Both consent histories are kept on this record.")
-            return redirect("consent_staff:contact", public_id=survivor.public_id)
+    if write_valid_post(request, form, lambda data: merging.merge_contacts(
+            survivor=survivor, duplicate=duplicate, actor=actor_from_request(request))):
+        messages.success(request, "Records merged. Both consent histories are kept on this record.")
+        return redirect("consent_staff:contact", public_id=survivor.public_id)
     if request.method == "GET":
         form = forms.MergeConfirmForm(initial={"duplicate": duplicate.public_id})
     try:

@@ -1,13 +1,13 @@
 """Staff pages for consent wording: versions per purpose, drafting, publishing."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from consent import statements
 from consent.models import ConsentStatement, Purpose
 from consent.staff import forms
 from crm.audit import actor_from_request
+from crm.forms import write_valid_post
 from crm.staff.access import staff_view
 
 
@@ -24,15 +24,10 @@ def statement_new(request, purpose):
         return redirect("consent_staff:statement_edit", pk=draft.pk)
     current = ConsentStatement.objects.filter(purpose=purpose, published_at__isnull=False).order_by("-version").first()
     form = forms.StatementForm(forms.posted(request), initial={"text": current.text if current else ""})
-    if request.method == "POST" and form.is_valid():
-        try:
-            statement = statements.draft_statement(purpose=purpose, text=form.cleaned_data["text"],
-                                                   actor=actor_from_request(request))
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Draft saved. It is not used until it is published.")
-            return redirect("consent_staff:statement", pk=statement.pk)
+    if written := write_valid_post(request, form, lambda data: statements.draft_statement(
+            purpose=purpose, text=data["text"], actor=actor_from_request(request))):
+        messages.success(request, "Draft saved. It is not used until it is published.")
+        return redirect("consent_staff:statement", pk=written.result.pk)
     return render(request, "consent_staff/statements/form.html",
                   {"form": form, "purpose": purpose, "current": current, "statement": None})
 
@@ -53,14 +48,10 @@ def statement_edit(request, pk):
     if statement.is_published:  # immutable: the page offers "draft a new version" instead
         return redirect("consent_staff:statement", pk=statement.pk)
     form = forms.StatementForm(forms.posted(request), initial={"text": statement.text})
-    if request.method == "POST" and form.is_valid():
-        try:
-            statements.edit_draft(statement=statement, text=form.cleaned_data["text"], actor=actor_from_request(request))
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Draft saved.")
-            return redirect("consent_staff:statement", pk=statement.pk)
+    if write_valid_post(request, form, lambda data: statements.edit_draft(
+            statement=statement, text=data["text"], actor=actor_from_request(request))):
+        messages.success(request, "Draft saved.")
+        return redirect("consent_staff:statement", pk=statement.pk)
     return render(request, "consent_staff/statements/form.html",
                   {"form": form, "purpose": statement.purpose, "statement": statement, "current": None})
 

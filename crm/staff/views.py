@@ -25,6 +25,7 @@ from django_otp import user_has_device
 
 from crm import tasks
 from crm.audit import actor_from_request, chain_head, client_ip, last_chain_check
+from crm.forms import write_valid_post
 from crm.models import StaffApiToken
 from crm.staff import selectors, services
 from crm.staff.access import staff_view
@@ -205,29 +206,16 @@ def accounts_view(request):
 @require_http_methods(["GET", "POST"])
 def account_create_view(request):
     form = StaffAccountForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            user, temporary = services.create_staff_account(
-                username=data["username"], first_name=data["first_name"], last_name=data["last_name"],
-                email=data["email"], roles=data["roles"], password=data["password1"] or None,
-                actor=actor_from_request(request),
-            )
-        except ValidationError as error:
-            _add_errors(form, error)
-        else:
-            return _no_store(render(request, "staff/accounts/created.html", {
-                "account": user, "temporary_password": temporary,
-            }))
+    if written := write_valid_post(request, form, lambda data: services.create_staff_account(
+        username=data["username"], first_name=data["first_name"], last_name=data["last_name"],
+        email=data["email"], roles=data["roles"], password=data["password1"] or None,
+        actor=actor_from_request(request),
+    )):
+        user, temporary = written.result
+        return _no_store(render(request, "staff/accounts/created.html", {
+            "account": user, "temporary_password": temporary,
+        }))
     return render(request, "staff/accounts/create.html", {"form": form, "role_hints": ROLE_HINTS})
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _account_context(request, account, roles_form=None):
@@ -256,14 +244,10 @@ def account_detail_view(request, user_id: int):
 def account_roles_view(request, user_id: int):
     account = get_object_or_404(User, pk=user_id)
     form = RolesForm(request.POST)
-    if form.is_valid():
-        try:
-            services.set_staff_roles(user=account, roles=form.cleaned_data["roles"], actor=actor_from_request(request))
-        except ValidationError as error:
-            _add_errors(form, error)
-        else:
-            messages.success(request, "Roles updated.")
-            return redirect("staff:account", user_id=account.pk)
+    if write_valid_post(request, form, lambda data: services.set_staff_roles(
+            user=account, roles=data["roles"], actor=actor_from_request(request))):
+        messages.success(request, "Roles updated.")
+        return redirect("staff:account", user_id=account.pk)
     return render(request, "staff/accounts/detail.html", _account_context(request, account, roles_form=form),
                   status=400)
 

@@ -1,0 +1,26 @@
+"""Run one benchmark size in a fresh Python process on its own temporary var/ (SQLite database).
+
+A fresh process per size keeps peak memory and warm caches from one size out of the next. The
+script is re-run as ``script --child SIZE``; the child prints its figures as one JSON line last.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_child(script: str, size: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="mynhs-bench-") as var_dir:
+        # The embedded default only: a shell's PostgreSQL or Redis settings must not leak in.
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SQLITE_PATH"}}
+        env.update(MYNHS_VAR_DIR=var_dir, MYNHS_ENV="development")
+        result = subprocess.run([sys.executable, script, "--child", str(size)], env=env, cwd=ROOT,
+                                capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            sys.exit(f"{Path(script).name} at size {size:,} failed:\n{result.stderr}")
+        return json.loads(result.stdout.strip().splitlines()[-1])
