@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from consent import services
+from consent import erasure
 from consent.exports import personal_data_for
 from consent.models import ErasureRequest, SubjectAccessRequest
 from crm.audit import Actor, record_audit
@@ -284,7 +284,7 @@ def complete_erasure(*, case: ErasureRequest, actor: Actor) -> str:
     if case.contact is None:
         raise ValidationError("Link the case to a contact before erasing")
     with transaction.atomic():
-        reference = services.erase_contact(contact=case.contact, actor=actor, reason=f"erasure case {case.reference}")
+        reference = erasure.erase_contact(contact=case.contact, actor=actor, reason=f"erasure case {case.reference}")
         case.contact = None
         case.status, case.completed_on, case.erased_contact_ref = ERASURE.COMPLETED, timezone.localdate(), reference
         case.save(update_fields=["contact", "status", "completed_on", "erased_contact_ref"])

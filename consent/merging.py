@@ -15,7 +15,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from consent import services
+from consent import erasure, services
 from consent.models import (
     ConsentEvent,
     ConsentState,
@@ -142,7 +142,7 @@ def merge_contacts(*, survivor: Contact, duplicate: Contact, actor: Actor) -> Co
         SubjectAccessRequest.objects.filter(contact=duplicate).update(contact=survivor)
         ErasureRequest.objects.filter(contact=duplicate).update(contact=survivor)
         contacts_merging.send(sender=Contact, survivor=survivor, duplicate=duplicate)
-        services._delete_person(duplicate)
+        erasure._delete_person(duplicate)
         record_audit(actor=actor, action="contact.merged", obj=survivor,
                      changes={"survivor": survivor.pk, "duplicate": duplicate_id, "events_copied": copied, **extra})
         record_audit(actor=actor, action="contact.merged_away", object_type="crm.contact",

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from consent import services
+from consent import erasure
 from consent.models import ConsentEvent, ConsentState
 from crm.audit import Actor, record_audit
 from crm.models import AuditEntry, Contact
@@ -52,7 +52,7 @@ class RetentionRun:
 
 def run_retention(*, actor: Actor, now: datetime | None = None) -> RetentionRun:
     """The nightly duty: delete expired unconfirmed sign-ups, count who awaits review, record both."""
-    deleted = services.delete_expired_sign_ups(actor=actor, now=now)
+    deleted = erasure.delete_expired_sign_ups(actor=actor, now=now)
     awaiting = contacts_for_review(now).count()
     record_audit(actor=actor, action=RUN_ACTION, object_type="consent.retention",
                  changes={"deleted_unconfirmed": deleted, "awaiting_review": awaiting})

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from consent import ratelimits, services
+from consent import erasure, ratelimits, services
 from consent.exports import personal_data_for
 from consent.forms import AboutYouForm, PreferenceCentreForm, PreferencesLinkForm, SignUpForm
 from consent.models import ConsentState, Purpose
@@ -207,7 +207,7 @@ def download(request, contact, token):
 @_personal_link("preferences")
 def erase(request, contact, token):
     if request.method == "POST":
-        services.erase_contact(contact=contact, actor=_public_actor(request), reason="preference_centre")
+        erasure.erase_contact(contact=contact, actor=_public_actor(request), reason="preference_centre")
         return render(request, "consent/erased.html")
     return render(request, "consent/erase.html", {"token": token})
 

@@ -5,7 +5,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.utils import DatabaseError
 from django.utils import timezone
 
-from consent import selectors, services
+from consent import erasure, selectors, services
 from consent.models import ConsentEvent, ConsentState, ConsentStatement, Purpose, Suppression
 from crm.audit import Actor
 from crm.models import Contact
@@ -117,7 +117,7 @@ def test_state_unique_per_contact_and_purpose(make_contact):
 
 def test_erasure_leaves_only_suppression_and_blocks_staff_re_add(make_contact, actor):
     contact = make_contact(email="erase.me@example.org", name="Zebedee Quux")
-    services.erase_contact(contact=contact, actor=actor)
+    erasure.erase_contact(contact=contact, actor=actor)
     assert not Contact.objects.exists()
     assert not ConsentEvent.objects.exists()
     with pytest.raises(services.AddressSuppressed):

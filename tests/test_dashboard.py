@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from consent import dashboard, retention, services, tasks
+from consent import dashboard, erasure, retention, services, tasks
 from consent.models import ConsentEvent, Suppression
 from crm.audit import Actor
 from crm.models import AuditEntry, Contact
@@ -52,7 +52,7 @@ def test_monthly_figures(make_contact, actor):
     services.record_consent(contact=september[0], purpose="bulletin", action="withdrawn", method="phone",
                             occurred_at=moment(2026, 10, 2), actor=actor)
     Suppression.objects.filter(address_hash=september[0].email_hash).update(created_at=moment(2026, 10, 2))
-    services.erase_contact(contact=september[1], actor=actor)  # in November
+    erasure.erase_contact(contact=september[1], actor=actor)  # in November
     old = make_contact(occurred_at=moment(2024, 1, 1))
     backdate(old, moment(2024, 1, 1))  # before the window: counted in the totals only
 

@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from consent import services, tasks
+from consent import erasure, services, tasks
 from consent.models import ConsentEvent, ConsentState, Suppression
 from consent.tokens import personal_link_tokens
 from crm.audit import Actor
@@ -207,7 +207,7 @@ def test_re_sign_up_cannot_undo_a_withdrawal_until_the_person_acts_from_their_ma
 def test_erased_person_who_signs_up_again_stays_suppressed_until_confirming(client, sign_up, make_contact):
     contact = make_contact(email="back.again@example.org")
     address_hash = contact.email_hash
-    services.erase_contact(contact=contact, actor=Actor.system())
+    erasure.erase_contact(contact=contact, actor=Actor.system())
 
     sign_up(email="back.again@example.org")
     assert Suppression.objects.filter(address_hash=address_hash, purpose__code="bulletin",
@@ -269,7 +269,7 @@ def test_expired_unconfirmed_sign_ups_are_deleted_by_service_and_periodic_task(s
     Contact.objects.filter(email_normalised="stale2@example.org").update(
         created_at=timezone.now() - timezone.timedelta(days=29))
 
-    assert services.delete_expired_sign_ups(actor=Actor.system()) == 1
+    assert erasure.delete_expired_sign_ups(actor=Actor.system()) == 1
     remaining = set(Contact.objects.values_list("email_normalised", flat=True))
     assert remaining == {"stale2@example.org", "fresh@example.org", "confirmed@example.org"}
 

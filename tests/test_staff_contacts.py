@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from consent import merging, search, services
+from consent import erasure, merging, search, services
 from consent.models import ConsentEvent, ConsentState, ConsentStatement, Suppression
 from consent.selectors import current_statement
 from crm.audit import Actor
@@ -290,7 +290,7 @@ def test_staff_add_a_contact_with_consent(staff_client, topics):
 
 def test_adding_a_suppressed_address_is_refused_with_a_clear_message(staff_client, make_contact, actor):
     contact = make_contact(email="gone@example.org")
-    services.erase_contact(contact=contact, actor=actor)
+    erasure.erase_contact(contact=contact, actor=actor)
     client = staff_client(ENGAGEMENT)
     response = client.post(reverse("consent_staff:contact_add"), add_form(email="GONE@example.org"))
     html = response.content.decode()
