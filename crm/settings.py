@@ -238,6 +238,10 @@ ANYMAIL = {
 # --- Consent and personal links -------------------------------------------------------------
 # Suppression hashes must survive key rotation of SECRET_KEY, so they have their own pepper.
 SUPPRESSION_PEPPER = os.environ.get("SUPPRESSION_PEPPER", "mynhs-suppression-v1")
+# The audit chain is keyed (HMAC-SHA256) so that database access alone cannot rewrite history: the
+# key lives in the environment only. The development key is refused in production, like SECRET_KEY.
+DEV_AUDIT_HMAC_KEY = "dev-only-audit-chain-key-do-not-use-in-production-0123456789"
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", DEV_AUDIT_HMAC_KEY)
 UNCONFIRMED_SIGNUP_DAYS = 30
 RETENTION_REVIEW_DAYS = 2 * 365
 PUBLIC_RATE_LIMIT = os.environ.get("PUBLIC_RATE_LIMIT", "20/h")
@@ -274,6 +278,8 @@ if ENVIRONMENT == "production":
         problems.append("ANYMAIL_WEBHOOK_SECRET must be set as user:password")
     if SUPPRESSION_PEPPER == "mynhs-suppression-v1":
         problems.append("SUPPRESSION_PEPPER must be set")
+    if AUDIT_HMAC_KEY == DEV_AUDIT_HMAC_KEY or len(AUDIT_HMAC_KEY) < 40:
+        problems.append("AUDIT_HMAC_KEY must be set to a long random value")
     if problems:
         raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(problems))
     SESSION_COOKIE_SECURE = True
