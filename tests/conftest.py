@@ -96,6 +96,8 @@ def _after_flush(sender, using, **kwargs):
     importlib.import_module("crm.migrations.0002_reference_data").load(apps, None)
     importlib.import_module("consent.migrations.0003_purposes_and_statements").load(apps, None)
     apply_roles(Group, Permission)
+    bulletin_roles = importlib.import_module("bulletins.migrations.0002_communications_permissions")
+    apply_roles(Group, Permission, bulletin_roles.BULLETIN_ROLE_PERMISSIONS)
 
 
 def pytest_configure(config):
