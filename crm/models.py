@@ -102,6 +102,12 @@ class Contact(models.Model):
     confirmed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the person proved the address (double opt-in) or staff recorded evidence."
     )
+    # Part of every personal link's signature (consent.tokens): adding one kills every link sent
+    # before, for good. Raised by erasure, an address change and "sign me out of all links".
+    link_epoch = models.PositiveIntegerField(default=0, editable=False)
+    # Part of the fresh "see or delete my data" link's signature: using that link adds one, so each
+    # such link works once (and every other one sent before it dies with it).
+    data_link_counter = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,0 +1,37 @@
+"""Validators for free text that may reach an email, a header or a log line (forms and API alike)."""
+
+import unicodedata
+
+from django.core.exceptions import ValidationError
+
+# Bidirectional overrides and isolates (Unicode category Cf) can make an email read differently
+# from what was typed. Other Cf characters (zero-width joiners) are part of ordinary writing in
+# several scripts, so only these are refused.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Cc: C0 controls (CR, LF, tab, NUL…), DEL and C1 controls; Zl, Zp: Unicode line and paragraph separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+CONTROL_CHARACTERS_MESSAGE = "Remove line breaks, tabs and other hidden characters"
+
+
+def has_control_characters(value: str) -> bool:
+    return any(ch in _BIDI_CONTROLS or unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value or "")
+
+
+def reject_control_characters(value: str, message: str = CONTROL_CHARACTERS_MESSAGE) -> None:
+    """Raise ValidationError (code "control_characters") if ``value`` holds a line break or control character."""
+    if has_control_characters(value):
+        raise ValidationError(message, code="control_characters")
+
+
+class ControlCharacterValidator:
+    """``reject_control_characters`` with a message naming the field, for a form field's ``validators``."""
+
+    def __init__(self, label: str):
+        self.message = f"{label} must not contain line breaks, tabs or other hidden characters"
+
+    def __call__(self, value: str) -> None:
+        reject_control_characters(value, self.message)
+
+    def __eq__(self, other):
+        return isinstance(other, ControlCharacterValidator) and other.message == self.message
