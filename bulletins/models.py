@@ -47,6 +47,9 @@ class Bulletin(models.Model):
     erased_counts = models.JSONField(
         default=dict, blank=True, help_text="Anonymous counts kept when recipients are erased."
     )
+    # Everyone who wrote any part of the bulletin (creator and every later editor): none of them
+    # may approve it, so a second person always reads what goes out.
+    editors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
