@@ -72,7 +72,7 @@ def test_editing_an_entry_with_raw_sql_is_detected(chain):
     sql("UPDATE crm_auditentry SET action = %s WHERE id = %s", ["test.innocent", chain[2].id])
     ok, message = run_verify()
     assert not ok
-    assert f"BROKEN at audit entry {chain[2].id}" in message and "does not match its hash" in message
+    assert f"first at audit entry {chain[2].id}" in message and "does not match its fingerprint" in message
 
 
 def test_rewriting_an_entry_and_its_own_hash_is_caught_by_the_next_entry(chain):
@@ -85,7 +85,7 @@ def test_rewriting_an_entry_and_its_own_hash_is_caught_by_the_next_entry(chain):
     sql("UPDATE crm_auditentry SET actor_label = %s, entry_hash = %s WHERE id = %s",
         ["someone-else", forged, victim.id])
     ok, message = run_verify()
-    assert not ok and f"audit entry {chain[2].id}" in message and "removed or altered" in message
+    assert not ok and f"audit entry {chain[2].id}: previous entry was removed or altered" in message
 
 
 def test_deleting_an_entry_in_the_middle_is_detected(chain):
@@ -149,7 +149,8 @@ def test_audit_check_page_runs_the_check_in_the_background_and_shows_the_outcome
     response = client.post(reverse("staff:audit_verify"), REMOTE_ADDR="192.0.2.31")  # Huey runs it at once in tests
     assert response.status_code == 302
     check = AuditEntry.objects.get(action=CHECK_ACTION)
-    assert check.changes == {"entries": AuditHead.objects.get().entry_count - 1, "intact": True}
+    assert check.changes == {"entries": AuditHead.objects.get().entry_count - 1, "intact": True,
+                             "head_entry_id": chain[-1].id, "head_hash": chain[-1].entry_hash}
     assert check.ip_address == "192.0.2.31" and check.actor_label != "system"
     intact = client.get(reverse("staff:audit_verify")).content.decode()
     assert "No audit entry had been edited or removed" in intact and f"every one of {check.changes['entries']}" in intact
@@ -171,8 +172,13 @@ def test_nightly_check_records_a_break_and_keeps_the_record_of_it(chain):
     tasks.nightly_audit_chain_check.call_local()
     latest = last_chain_check()
     assert latest.actor_label == "system"
-    assert latest.changes == {"entries": latest.changes["entries"], "intact": False, "broken_entry_id": chain[2].id,
-                              "reason": "entry content does not match its hash"}
+    head = AuditHead.objects.get()
+    assert latest.changes == {
+        "entries": head.entry_count - 1, "intact": False, "broken_count": 1,
+        "broken": [{"entry_id": chain[2].id, "reason": "entry content does not match its fingerprint"}],
+        # the head as the check saw it: the entry just before the check's own record
+        "head_entry_id": latest.id - 1, "head_hash": latest.prev_hash,
+    }
 
 
 def test_audit_check_needs_the_audit_permission(staff_client):
@@ -214,3 +220,148 @@ def test_admin_needs_a_verified_second_factor(staff_user, staff_client):
     assert login.status_code == 302 and login["Location"].startswith(reverse("staff:login"))
     verified = staff_client(user=superuser)
     assert verified.get("/admin/crm/auditentry/").status_code == 200
+
+
+# --- Addresses as stored, every break, the key, the head history -------------------------------------
+@pytest.mark.parametrize(("given", "stored"), [
+    ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),          # IPv4-mapped IPv6, as a proxy hands it on
+    ("::ffff:a00:1", "::ffff:10.0.0.1"),             # the same address as Python's ipaddress prints it
+    ("::FFFF:0A00:0001", "::ffff:10.0.0.1"),
+    ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"),         # long IPv6 form, upper case
+    ("2001:db8::1", "2001:db8::1"),
+    ("fe80::1", "fe80::1"),
+    ("10.0.0.1", "10.0.0.1"),
+    ("not-an-address", None),
+])
+def test_client_address_is_stored_as_it_was_hashed_and_the_chain_stays_intact(given, stored):
+    entry = record_audit(actor=Actor.public(given), action="test.from_proxy")
+    after = record_audit(actor=Actor.system(), action="test.after_proxy")
+    entry.refresh_from_db()
+    assert entry.ip_address == stored
+    assert after.prev_hash == entry.entry_hash
+    assert first_broken_link() is None
+    ok, _message = run_verify()
+    assert ok
+
+
+def test_every_broken_link_is_reported_not_only_the_first(chain):
+    sql("UPDATE crm_auditentry SET action = 'test.edited' WHERE id = %s", [chain[0].id])
+    sql("DELETE FROM crm_auditentry WHERE id = %s", [chain[2].id])
+    sql("UPDATE crm_auditentry SET object_id = '99' WHERE id = %s", [chain[4].id])
+    from crm.audit import broken_links
+
+    assert [(found.entry_id, found.reason) for found in broken_links()] == [
+        (chain[0].id, "entry content does not match its fingerprint"),
+        (chain[3].id, "previous entry was removed or altered"),
+        (chain[4].id, "entry content does not match its fingerprint"),
+    ]
+    from io import StringIO
+
+    err = StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("verify_audit", stdout=StringIO(), stderr=err)
+    assert "3 broken links" in str(raised.value)
+    assert err.getvalue().count("BROKEN at audit entry") == 3
+
+
+def test_the_check_page_lists_every_broken_link(staff_client, chain):
+    client = staff_client(DATA_PROTECTION)
+    sql("UPDATE crm_auditentry SET summary = 'edited' WHERE id IN (%s, %s)", [chain[1].id, chain[3].id])
+    client.post(reverse("staff:audit_verify"))
+    html = client.get(reverse("staff:audit_verify")).content.decode()
+    assert "found 2 broken links" in html
+    assert f"entry {chain[1].id}: entry content" in html and f"entry {chain[3].id}: entry content" in html
+
+
+def test_rechaining_without_the_key_is_detected(chain):
+    """Someone with database access rewrites an entry and re-chains everything after it with plain
+    SHA-256 (the algorithm is public; the key is not). Every re-chained entry fails its fingerprint."""
+    import hashlib
+    import json
+
+    rows = list(AuditEntry.objects.filter(id__gte=chain[1].id).order_by("id"))
+    prev = AuditEntry.objects.get(pk=chain[0].id).entry_hash
+    for row in rows:
+        if row.id == chain[1].id:
+            row.actor_label = "someone-else"
+        payload = json.dumps([prev, row.created_at.isoformat(), row.actor_label, row.action, row.object_type,
+                              row.object_id, row.summary, row.changes, row.ip_address or ""],
+                             sort_keys=True, separators=(",", ":"), default=str)
+        forged = hashlib.sha256(payload.encode()).hexdigest()
+        sql("UPDATE crm_auditentry SET actor_label = %s, prev_hash = %s, entry_hash = %s WHERE id = %s",
+            [row.actor_label, prev, forged, row.id])
+        prev = forged
+    sql("UPDATE crm_audithead SET entry_hash = %s", [prev])
+    from crm.audit import broken_links
+
+    assert [found.entry_id for found in broken_links()] == [row.id for row in rows]
+
+
+def test_the_chain_only_verifies_with_the_key_it_was_written_with(chain, settings):
+    assert first_broken_link() is None
+    settings.AUDIT_HMAC_KEY = "another-key-entirely-" + "x" * 40
+    from crm.audit import broken_links
+
+    assert {found.reason for found in broken_links()} == {"entry content does not match its fingerprint"}
+
+
+def test_fingerprint_is_an_hmac_with_the_configured_key(chain, settings):
+    import hashlib
+    import hmac
+    import json
+
+    entry = AuditEntry.objects.get(pk=chain[2].id)
+    payload = json.dumps([entry.prev_hash, entry.created_at.isoformat(), entry.actor_label, entry.action,
+                          entry.object_type, entry.object_id, entry.summary, entry.changes, ""],
+                         sort_keys=True, separators=(",", ":"))
+    assert entry.entry_hash == hmac.new(settings.AUDIT_HMAC_KEY.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    assert entry.entry_hash != hashlib.sha256(payload.encode()).hexdigest()
+
+
+def test_production_refuses_the_development_audit_key(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {key: value for key, value in os.environ.items()
+           if key not in {"AUDIT_HMAC_KEY", "DATABASE_URL", "REDIS_URL", "MYNHS_ENV", "DEBUG"}}
+    env.update(MYNHS_VAR_DIR=str(tmp_path), PYTHONPATH=str(root), MYNHS_ENV="production", DEBUG="0",
+               SECRET_KEY="k3J9-production-secret-that-is-long-enough-0123456789abcdef",
+               ANYMAIL_WEBHOOK_SECRET="anymail:webhook-secret-value",
+               SUPPRESSION_PEPPER="pepper-for-suppression-hashes-0123456789", ALLOWED_HOSTS="mynhs.example.nhs.uk")
+    setup = "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'crm.settings'; django.setup()"
+    refused = subprocess.run([sys.executable, "-c", setup], cwd=root, env=env, capture_output=True, text=True,
+                             timeout=60)
+    assert refused.returncode != 0 and "AUDIT_HMAC_KEY must be set" in refused.stderr
+    env["AUDIT_HMAC_KEY"] = "a-real-audit-key-from-the-environment-0123456789"
+    started = subprocess.run([sys.executable, "-c", setup], cwd=root, env=env, capture_output=True, text=True,
+                             timeout=60)
+    assert "AUDIT_HMAC_KEY" not in started.stderr
+
+
+def test_checks_record_the_head_and_the_page_and_command_show_the_history(staff_client, chain):
+    from io import StringIO
+
+    from crm import tasks
+
+    tasks.nightly_audit_chain_check.call_local()
+    first_head = chain[-1].entry_hash
+    more = record_audit(actor=Actor.system(), action="test.later")
+    tasks.nightly_audit_chain_check.call_local()
+    checks = list(AuditEntry.objects.filter(action=CHECK_ACTION).order_by("id"))
+    assert [c.changes["head_hash"] for c in checks] == [first_head, more.entry_hash]
+    assert [c.changes["head_entry_id"] for c in checks] == [chain[-1].id, more.id]
+
+    html = staff_client(DATA_PROTECTION).get(reverse("staff:audit_verify")).content.decode()
+    assert "Fingerprints recorded by each check" in html
+    assert first_head in html and more.entry_hash in html
+    assert html.index(more.entry_hash) < html.index(first_head)  # newest check first
+
+    out = StringIO()
+    call_command("verify_audit", "--head", stdout=out)
+    printed = out.getvalue()
+    head = chain_head()
+    assert printed.splitlines()[0] == f"Head: entry {head.entry_id}, {head.entry_count} entries, hash {head.entry_hash}"
+    assert first_head in printed and more.entry_hash in printed

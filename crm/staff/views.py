@@ -24,7 +24,7 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 
 from crm import tasks
-from crm.audit import actor_from_request, chain_head, client_ip, last_chain_check
+from crm.audit import actor_from_request, chain_check_history, chain_head, client_ip
 from crm.forms import write_valid_post
 from crm.models import StaffApiToken
 from crm.staff import selectors, services
@@ -348,5 +348,8 @@ def audit_verify_view(request):
         messages.success(request, "Check started. It takes about a minute per million entries: "
                                   "reload this page to see the result.")
         return redirect("staff:audit_verify")
-    return render(request, "staff/audit/verify.html", {"check": last_chain_check(), "head": chain_head()})
+    history = chain_check_history(limit=30)
+    return render(request, "staff/audit/verify.html", {
+        "check": history[0] if history else None, "history": history, "head": chain_head(),
+    })
 
