@@ -345,3 +345,48 @@ class AuditHead(models.Model):
 
     def __str__(self):
         return f"Audit chain head: entry {self.entry_id}"
+
+
+class StaffRoleRequest(models.Model):
+    """A change to a powerful role (Administrator, Data protection) waiting for a second Administrator.
+
+    One Administrator asks (``requested_by``); a different Administrator, who is not the person whose
+    roles change, approves or declines it (``crm.staff.services``). The database refuses an
+    approval by the requester or by the person themselves, and a second pending request for the
+    same change.
+    """
+
+    class Change(models.TextChoices):
+        ADD = "add", "Give the role"
+        REMOVE = "remove", "Take the role away"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a second Administrator"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_requests")
+    role = models.CharField(max_length=80)
+    change = models.CharField(max_length=6, choices=Change.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role", "change"], condition=models.Q(status="pending"),
+                                    name="staff_role_request_one_pending"),
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True)
+                | (~models.Q(decided_by=models.F("requested_by")) & ~models.Q(decided_by=models.F("user"))),
+                name="staff_role_request_second_person",
+            ),
+            models.CheckConstraint(condition=~models.Q(requested_by=models.F("user")),
+                                   name="staff_role_request_not_for_oneself"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_change_display()} {self.role} ({self.get_status_display()})"
