@@ -163,7 +163,10 @@ LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "consent_staff:dashboard"
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=30)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Lock by username whatever the address, so spraying one account from many addresses is stopped too.
+# Not by address alone: staff often share one NHS network address, and one person's typos must not
+# lock out the whole office.
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "staff/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
