@@ -24,6 +24,7 @@ class Bulletin(models.Model):
         SENDING = "sending", "Sending"
         PAUSED = "paused", "Paused"
         SENT = "sent", "Sent"
+        FAILED = "failed", "Not sent (every message failed)"
         CANCELLED = "cancelled", "Cancelled"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
