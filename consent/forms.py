@@ -11,6 +11,7 @@ from consent.selectors import consent_summary, current_statements
 from crm.forms import add_service_errors
 from crm.models import CommunicationNeed, Contact, EqualityProfile, Topic
 from crm.normalise import normalise_email, normalise_postcode
+from crm.validators import ControlCharacterValidator
 
 PREFER_NOT_TO_SAY = EqualityProfile.PREFER_NOT[0]
 
@@ -54,7 +55,8 @@ class PurposeChoicesMixin:
         self.statements = current_statements(equality=self.purposes_equality)
         field = self.fields["purposes"]
         field.choices = [(s.purpose.code, s.purpose.name) for s in self.statements]
-        field.option_hints = {s.purpose.code: f"{s.text} (wording version {s.version})" for s in self.statements}
+        # The version travels in the hidden ``wording`` field; the person reads only the wording.
+        field.option_hints = {s.purpose.code: s.text for s in self.statements}
         self.wording_current = " ".join(f"{s.purpose.code}:{s.version}" for s in self.statements)
 
     def check_wording(self) -> None:
@@ -73,13 +75,26 @@ def _clean_email_as_typed(value: str) -> str:
     return value.strip()
 
 
-class SignUpForm(PurposeChoicesMixin, NhsukForm):
-    name = forms.CharField(max_length=200, error_messages={
+def name_field() -> forms.CharField:
+    # The name is written into emails ("Hello …"): a line break there could forge headers or text.
+    return forms.CharField(max_length=200, validators=[ControlCharacterValidator("Name")], error_messages={
         "required": "Enter your name", "max_length": "Name must be 200 characters or fewer"})
-    email = forms.CharField(max_length=254, error_messages={
-        "required": "Enter your email address", "max_length": "Email address must be 254 characters or fewer"})
-    postcode = forms.CharField(max_length=10, required=False, error_messages={
+
+
+def postcode_field() -> forms.CharField:
+    return forms.CharField(max_length=10, required=False, error_messages={
         "max_length": "Enter a real postcode, like L20 3NJ"})
+
+
+def email_field() -> forms.CharField:
+    return forms.CharField(max_length=254, validators=[ControlCharacterValidator("Email address")], error_messages={
+        "required": "Enter your email address", "max_length": "Email address must be 254 characters or fewer"})
+
+
+class SignUpForm(PurposeChoicesMixin, NhsukForm):
+    name = name_field()
+    email = email_field()
+    postcode = postcode_field()
     topics = forms.ModelMultipleChoiceField(
         queryset=Topic.objects.filter(is_active=True), to_field_name="slug", required=False,
         widget=forms.CheckboxSelectMultiple, error_messages={"invalid_choice": "Unknown topic: %(value)s"},
@@ -106,18 +121,35 @@ class SignUpForm(PurposeChoicesMixin, NhsukForm):
 
 
 class PreferencesLinkForm(NhsukForm):
-    email = forms.CharField(max_length=254, error_messages={
-        "required": "Enter your email address", "max_length": "Email address must be 254 characters or fewer"})
+    """An address to send a link to (preferences, or see or delete my data)."""
+
+    email = email_field()
 
     def clean_email(self):
         return _clean_email_as_typed(self.cleaned_data["email"])
 
 
+class ContactDetailsForm(NhsukForm):
+    """Name and postcode: shown and changed only behind a fresh data-access link, never a forwarded one."""
+
+    name = name_field()
+    postcode = postcode_field()
+
+    def __init__(self, *args, contact: Contact, **kwargs):
+        kwargs.setdefault("initial", {"name": contact.name, "postcode": contact.postcode})
+        super().__init__(*args, **kwargs)
+
+    def clean_postcode(self):
+        return normalise_postcode(self.cleaned_data["postcode"])
+
+
 class PreferenceCentreForm(PurposeChoicesMixin, NhsukForm):
-    name = forms.CharField(max_length=200, error_messages={
-        "required": "Enter your name", "max_length": "Name must be 200 characters or fewer"})
-    postcode = forms.CharField(max_length=10, required=False, error_messages={
-        "max_length": "Enter a real postcode, like L20 3NJ"})
+    """What a link in an email may change: purposes, topics, communication needs, preferred language.
+
+    Links in emails get forwarded, so nothing here shows or changes who the person is (name,
+    postcode, answers about them): that needs a fresh data-access link (ContactDetailsForm).
+    """
+
     topics = forms.ModelMultipleChoiceField(
         queryset=Topic.objects.filter(is_active=True), to_field_name="slug", required=False,
         widget=forms.CheckboxSelectMultiple, error_messages={"invalid_choice": "Unknown topic: %(value)s"},
@@ -128,9 +160,10 @@ class PreferenceCentreForm(PurposeChoicesMixin, NhsukForm):
         choices=CommunicationNeed.Need.choices, widget=forms.CheckboxSelectMultiple, required=False,
         error_messages={"invalid_choice": "Select from the list"},
     )
-    language_detail = forms.CharField(max_length=200, required=False, error_messages={
-        "max_length": "Language must be 200 characters or fewer"})
-    preferred_language = forms.CharField(max_length=60, required=False, error_messages={
+    language_detail = forms.CharField(max_length=200, required=False, validators=[
+        ControlCharacterValidator("Language")], error_messages={"max_length": "Language must be 200 characters or fewer"})
+    preferred_language = forms.CharField(max_length=60, required=False, validators=[
+        ControlCharacterValidator("Preferred language")], error_messages={
         "max_length": "Language must be 60 characters or fewer"})
 
     def __init__(self, *args, contact: Contact, **kwargs):
@@ -138,8 +171,6 @@ class PreferenceCentreForm(PurposeChoicesMixin, NhsukForm):
         needs = {n.need: n.detail for n in contact.communication_needs.all()}
         summary = consent_summary(contact)
         kwargs.setdefault("initial", {
-            "name": contact.name,
-            "postcode": contact.postcode,
             "preferred_language": contact.preferred_language,
             "topics": list(contact.topics.filter(is_active=True)),
             "purposes": [code for code, status in summary.items() if status == "granted"],
@@ -148,9 +179,6 @@ class PreferenceCentreForm(PurposeChoicesMixin, NhsukForm):
         })
         super().__init__(*args, **kwargs)
         self.setup_purposes()
-
-    def clean_postcode(self):
-        return normalise_postcode(self.cleaned_data["postcode"])
 
     def clean(self):
         cleaned = super().clean()

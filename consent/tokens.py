@@ -1,10 +1,15 @@
-"""Signed personal links (confirm, preferences, unsubscribe, comment).
+"""Signed personal links (confirm, preferences, unsubscribe, comment, data access, and registered ones).
 
 Reads like ``django.contrib.auth.tokens``: one small class. A token is
 ``<public id>:<timestamp>:<signature>``; the public id is a random UUID, so the link carries no
-readable personal data. The signature is bound to the link's purpose and to the contact's
-current address hash, so a token for one purpose is refused for another and all tokens die
-when the address changes or the person is erased.
+readable personal data. The signature is bound to the link's purpose, the contact's link epoch and
+current address hash, so a token for one purpose is refused for another, and every token dies when
+the epoch is raised (erasure, an address change, "sign me out of all links":
+``crm.personal_links.invalidate_personal_links``) — for good, since the epoch never goes back.
+
+Links in emails get forwarded, so the long-lived ones may only change choices. The "data access"
+link (see or delete my data) is sent on request, lasts an hour and is also bound to the contact's
+``data_link_counter``: using it raises the counter, so it works once.
 """
 
 from datetime import timedelta
@@ -14,21 +19,36 @@ from django.core.exceptions import ValidationError
 
 from crm.models import Contact
 
+DATA_ACCESS = "data_access"
+
 
 class PersonalLinkTokenGenerator:
     key_salt = "consent.tokens.PersonalLinkTokenGenerator"
-    max_age = {
-        "confirm": timedelta(days=30),
-        "preferences": timedelta(days=90),
-        "unsubscribe": timedelta(days=400),  # old bulletins must still unsubscribe
-        "comment": timedelta(days=90),
-    }
+
+    def __init__(self):
+        self.max_age = {
+            "confirm": timedelta(days=30),
+            "preferences": timedelta(days=90),
+            "unsubscribe": timedelta(days=400),  # old bulletins must still unsubscribe
+            "comment": timedelta(days=90),
+            DATA_ACCESS: timedelta(hours=1),
+        }
+
+    def register_purpose(self, name: str, max_age: timedelta) -> None:
+        """Let another app sign links of its own (e.g. "rsvp"). Re-registering the same age is harmless."""
+        if not name or ":" in name or "." in name:
+            raise ValueError(f"Not a usable link purpose name: {name!r}")
+        if name in self.max_age and self.max_age[name] != max_age:
+            raise ValueError(f"Link purpose {name!r} is already registered with another max age")
+        self.max_age[name] = max_age
 
     def make_token(self, contact: Contact, purpose: str) -> str:
+        if purpose not in self.max_age:
+            raise ValueError(f"Unknown link purpose {purpose!r}")
         return self._signer(contact, purpose).sign(contact.public_id.hex)
 
     def check_token(self, token: str, purpose: str) -> Contact | None:
-        """The contact the token was made for, or None if tampered, expired or for another purpose."""
+        """The contact the token was made for, or None if tampered, expired, killed or for another purpose."""
         if purpose not in self.max_age or not isinstance(token, str) or token.count(":") != 2:
             return None
         public_id = token.split(":", 1)[0]
@@ -43,7 +63,10 @@ class PersonalLinkTokenGenerator:
         return contact if value == contact.public_id.hex else None
 
     def _signer(self, contact: Contact, purpose: str) -> signing.TimestampSigner:
-        return signing.TimestampSigner(salt=f"{self.key_salt}.{purpose}.{contact.email_hash}", algorithm="sha256")
+        salt = f"{self.key_salt}.{purpose}.{contact.link_epoch}.{contact.email_hash}"
+        if purpose == DATA_ACCESS:
+            salt += f".{contact.data_link_counter}"
+        return signing.TimestampSigner(salt=salt, algorithm="sha256")
 
 
 personal_link_tokens = PersonalLinkTokenGenerator()

@@ -3,7 +3,9 @@
 Views stay thin: forms validate, consent.services writes. Every action here is the person's own,
 so the actor is always ``Actor.public`` (even if a staff member happens to be signed in).
 Personal links carry a signed token; a bad, expired or wrong-purpose token gets the same
-"link not valid" page, with no hint about whose link it was.
+"link not valid" page, with no hint about whose link it was. Links in emails may only change
+choices (they get forwarded): the person's data is behind a fresh link (consent/data_views.py).
+A GET (or HEAD, crm.middleware.HeadAsGetMiddleware) on any link changes nothing and mints no link.
 """
 
 from functools import wraps
@@ -11,39 +13,26 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
-from django_ratelimit.decorators import ratelimit
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from consent import erasure, ratelimits, services
-from consent.exports import personal_data_for
-from consent.forms import AboutYouForm, PreferenceCentreForm, PreferencesLinkForm, SignUpForm
+from consent import data_access, services
+from consent.forms import PreferenceCentreForm, PreferencesLinkForm, SignUpForm
 from consent.models import ConsentState, Purpose
+from consent.ratelimits import limit_public_posts
 from consent.tokens import personal_link_tokens
 from crm.audit import Actor, client_ip
 from crm.forms import write_valid_post
+from crm.personal_links import invalidate_personal_links
 from crm.services import DuplicateContact
-from crm.views import rate_limited
 
 LINK_INVALID_STATUS = 404
 
 
 def _public_actor(request) -> Actor:
     return Actor.public(client_ip(request))
-
-
-def _limited(view):
-    """Rate-limit POSTs per client address; over the limit, answer 429 with a plain page."""
-    @ratelimit(key=ratelimits.KEY, rate=ratelimits.public_rate, method="POST", block=False)
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if getattr(request, "limited", False):
-            return rate_limited(request)
-        return view(request, *args, **kwargs)
-    return wrapped
 
 
 def _link_invalid(request):
@@ -92,7 +81,7 @@ def accessibility(request):
 # --- sign-up and confirmation -------------------------------------------------------------
 
 @require_http_methods(["GET", "POST"])
-@_limited
+@limit_public_posts
 def sign_up(request):
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -120,25 +109,32 @@ def sign_up_sent(request):
 @require_http_methods(["GET", "POST"])
 @_personal_link("confirm", confirmed_only=False)
 def confirm(request, contact, token):
-    """GET only shows what will be confirmed (link scanners must not confirm); POST confirms."""
+    """GET only shows what will be confirmed (link scanners must not confirm); POST confirms.
+
+    Only the POST that confirms something leads on (a preferences link, and a short grant for the
+    optional "about you" step if this is the person's first confirmation). A used link, fetched or
+    posted again, leads nowhere: a forwarded or leaked confirmation email is not a way in.
+    """
     if request.method == "POST":
+        first_confirmation = contact.confirmed_at is None
         confirmed = services.confirm_sign_up(contact=contact, actor=_public_actor(request))
-        return render(request, "consent/confirmed.html", {
-            "confirmed": Purpose.objects.filter(code__in=confirmed),
-            "preferences_token": personal_link_tokens.make_token(contact, "preferences"),
-        })
+        if confirmed:
+            contact.refresh_from_db()
+            if first_confirmation:
+                data_access.grant(request, contact)
+            return render(request, "consent/confirmed.html", {
+                "confirmed": Purpose.objects.filter(code__in=confirmed), "about_you": first_confirmation,
+                "preferences_token": personal_link_tokens.make_token(contact, "preferences"),
+            })
     pending = ConsentState.objects.filter(contact=contact, status=ConsentState.Status.PENDING).select_related(
         "purpose", "statement")
-    context = {"pending": pending, "token": token}
-    if not pending and contact.confirmed_at:
-        context["preferences_token"] = personal_link_tokens.make_token(contact, "preferences")
-    return render(request, "consent/confirm.html", context)
+    return render(request, "consent/confirm.html", {"pending": pending, "token": token})
 
 
 # --- asking for a preference-centre link -----------------------------------------------------
 
 @require_http_methods(["GET", "POST"])
-@_limited
+@limit_public_posts
 def preferences_request(request):
     form = PreferencesLinkForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -160,30 +156,38 @@ def preference_centre(request, contact, token):
     form = PreferenceCentreForm(request.POST if request.method == "POST" else None, contact=contact)
     if write_valid_post(request, form, lambda data: services.save_preference_centre(
         contact=contact,
-        details={"name": data["name"], "postcode": data["postcode"],
-                 "preferred_language": data["preferred_language"].strip() or "English"},
+        details={"preferred_language": data["preferred_language"].strip() or "English"},
         topics=data["topics"], needs=form.needs_with_details(), wanted_purposes=set(data["purposes"]),
         offered_purposes=form.offered_purposes, actor=_public_actor(request),
     )):
         messages.success(request, "Your preferences have been saved.")
         return redirect("consent:preferences", token=token)
-    return render(request, "consent/preference_centre.html", {"form": form, "token": token, "contact": contact})
+    return render(request, "consent/preference_centre.html", {
+        "form": form, "token": token, "masked_email": masked_email(contact.email)})
 
 
-@require_http_methods(["GET", "POST"])
+def masked_email(email: str) -> str:
+    """Enough of the address for its owner to recognise it, not enough to learn it from a forwarded link."""
+    local, _, domain = email.rpartition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+@require_POST
+@limit_public_posts
 @_personal_link("preferences")
-def about_you(request, contact, token):
-    form = AboutYouForm(request.POST if request.method == "POST" else None, contact=contact)
-    if request.method == "POST" and "delete_answers" in request.POST:
-        services.forget_about_you(contact=contact, actor=_public_actor(request))
-        messages.success(request, "Your answers about you have been deleted.")
-        return redirect("consent:preferences", token=token)
-    if write_valid_post(request, form, lambda data: services.save_about_you(
-            contact=contact, answers=form.answers(), wanted_purposes=set(data["purposes"]),
-            actor=_public_actor(request))):
-        messages.success(request, "Your answers about you have been saved.")
-        return redirect("consent:preferences", token=token)
-    return render(request, "consent/about_you.html", {"form": form, "token": token})
+def preferences_data_link(request, contact, token):
+    """The preference centre's "Email me a link to see or delete my data": to the contact's own address."""
+    data_access.send_data_access_link(contact=contact, actor=_public_actor(request))
+    return redirect("consent:data_request_sent")
+
+
+@require_POST
+@_personal_link("preferences")
+def sign_out_everywhere(request, contact, token):
+    """ "Sign me out of all links": every link sent so far stops working, this one included."""
+    invalidate_personal_links(contact=contact, actor=_public_actor(request), reason="person_signed_out")
+    data_access.end_grant(request)
+    return render(request, "consent/signed_out_everywhere.html")
 
 
 @require_http_methods(["GET", "POST"])
@@ -193,23 +197,6 @@ def withdraw(request, contact, token):
         services.withdraw_everything_by_person(contact=contact, actor=_public_actor(request))
         return render(request, "consent/withdrawn.html", {"token": token})
     return render(request, "consent/withdraw.html", {"token": token})
-
-
-@require_GET
-@_personal_link("preferences")
-def download(request, contact, token):
-    response = JsonResponse(personal_data_for(contact), json_dumps_params={"indent": 2, "ensure_ascii": False})
-    response["Content-Disposition"] = 'attachment; filename="my-nhs-data.json"'
-    return response
-
-
-@require_http_methods(["GET", "POST"])
-@_personal_link("preferences")
-def erase(request, contact, token):
-    if request.method == "POST":
-        erasure.erase_contact(contact=contact, actor=_public_actor(request), reason="preference_centre")
-        return render(request, "consent/erased.html")
-    return render(request, "consent/erase.html", {"token": token})
 
 
 # --- one-click unsubscribe (RFC 8058) --------------------------------------------------------

@@ -37,6 +37,33 @@ def client_address(meta, *, proxies: int) -> str:
         return meta.get("REMOTE_ADDR", "")
 
 
+class HeadAsGetMiddleware:
+    """Answers HEAD wherever GET is answered, with GET's headers and no body (RFC 9110 9.3.2).
+
+    Link checkers and mail scanners send HEAD. Django's ``require_GET`` and django-ninja's GET routes
+    would refuse it with 405; running the GET view instead is safe because GET changes nothing on
+    any page here (a personal link only shows a button), so HEAD changes nothing either.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method != "HEAD":
+            return self.get_response(request)
+        request.method = "GET"
+        try:
+            response = self.get_response(request)
+        finally:
+            request.method = "HEAD"
+        if response.streaming:
+            response.streaming_content = []
+        else:
+            response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response
+
+
 class StaffSessionMiddleware:
     """Signs staff out after a period of inactivity (the session cookie alone has a fixed age)."""
 

@@ -1,8 +1,11 @@
 """Settings for My NHS, read from the environment (12-factor).
 
 Defaults describe the embedded, single-machine set-up: SQLite in WAL mode, Huey on SQLite and
-email written to a local outbox folder. Production (``MYNHS_ENV=production``) refuses to start
-with DEBUG on, the development secret key or no webhook secret.
+email written to a local outbox folder. Fail closed: unless the process declares itself the demo
+(``MYNHS_ENV=demo``, as ``bin/serve`` does), the tests (``MYNHS_ENV=test``) or a debugging session
+(``MYNHS_ENV=development`` with ``DEBUG=1``), it is production, and refuses to start with the
+development secret key, the default suppression pepper or no webhook secret (and, at server start,
+with the demo staff accounts: crm/startup.py).
 """
 
 import os
@@ -25,10 +28,16 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-ENVIRONMENT = os.environ.get("MYNHS_ENV", "development")  # development | test | production
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
 SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
 DEBUG = env_bool("DEBUG", False)
+# demo | test | development (only with DEBUG on) | production. Anything else, a typo or nothing at all
+# is production: a server started some other way gets the production checks, never the demo's ease.
+DECLARED_ENVIRONMENT = os.environ.get("MYNHS_ENV", "").strip().lower()
+if DECLARED_ENVIRONMENT in {"demo", "test"} or (DECLARED_ENVIRONMENT == "development" and DEBUG):
+    ENVIRONMENT = DECLARED_ENVIRONMENT
+else:
+    ENVIRONMENT = "production"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -57,6 +66,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "crm.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "crm.middleware.HeadAsGetMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -237,6 +247,26 @@ ANYMAIL = {
         if key.startswith("ANYMAIL_") and key not in {"ANYMAIL_ESP", "ANYMAIL_WEBHOOK_SECRET"}
     },
 }
+# --- Bulletin sending (bulletins.sending): the Delivery table is the ledger, Huey only rings the bell.
+BULLETIN_CHANNEL = os.environ.get("BULLETIN_CHANNEL", "outbox")  # outbox | smtp | anymail | notify
+BULLETIN_BATCH_SIZE = int(os.environ.get("BULLETIN_BATCH_SIZE", "250"))
+BULLETIN_MAX_PER_SECOND = float(os.environ.get("BULLETIN_MAX_PER_SECOND", "200"))  # shared by all consumers
+BULLETIN_LEASE_SECONDS = int(os.environ.get("BULLETIN_LEASE_SECONDS", "300"))  # a claimed batch's lease
+BULLETIN_MAX_ATTEMPTS = int(os.environ.get("BULLETIN_MAX_ATTEMPTS", "5"))
+BULLETIN_RETRY_BASE_SECONDS = float(os.environ.get("BULLETIN_RETRY_BASE_SECONDS", "60"))  # doubles per attempt
+BULLETIN_UNSUBSCRIBE_MAILTO = os.environ.get("BULLETIN_UNSUBSCRIBE_MAILTO", "")  # default: unsubscribe@<From domain>
+BULLETIN_REPORT_UNSUBSCRIBE_DAYS = 7  # one-click unsubscribes within this many days count against a send
+# Provider channels. anymail: per-call recipient limit and merge-field syntax follow ANYMAIL_ESP unless set.
+BULLETIN_ESP_BATCH_LIMIT = int(os.environ.get("BULLETIN_ESP_BATCH_LIMIT", "0"))
+BULLETIN_MERGE_FIELD_FORMAT = os.environ.get("BULLETIN_MERGE_FIELD_FORMAT", "")
+BULLETIN_ANYMAIL_BACKEND = os.environ.get("BULLETIN_ANYMAIL_BACKEND", "")  # default: EMAIL_BACKEND
+BULLETIN_SOFT_BOUNCE_LIMIT = int(os.environ.get("BULLETIN_SOFT_BOUNCE_LIMIT", "3"))  # in a row, then suppressed
+# GOV.UK Notify: an API key, one email template with subject ((subject)) and body ((body)), and the
+# bearer token Notify presents on its delivery-receipt callbacks to /bulletins/notify/receipts/.
+NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY", "")
+NOTIFY_TEMPLATE_ID = os.environ.get("NOTIFY_TEMPLATE_ID", "")
+NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+NOTIFY_CALLBACK_TOKEN = os.environ.get("NOTIFY_CALLBACK_TOKEN", "")
 
 # --- Consent and personal links -------------------------------------------------------------
 # Suppression hashes must survive key rotation of SECRET_KEY, so they have their own pepper.
@@ -248,6 +278,8 @@ AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", DEV_AUDIT_HMAC_KEY)
 UNCONFIRMED_SIGNUP_DAYS = 30
 RETENTION_REVIEW_DAYS = 2 * 365
 PUBLIC_RATE_LIMIT = os.environ.get("PUBLIC_RATE_LIMIT", "20/h")
+# Confirmation, preferences and data-access emails to any one address, whoever asks (consent.ratelimits).
+PERSONAL_LINK_EMAIL_RATE = os.environ.get("PERSONAL_LINK_EMAIL_RATE", "3/h")
 # How many reverse proxies (load balancer, nginx) stand in front of the application and append to
 # X-Forwarded-For. 0: REMOTE_ADDR is the client (crm.middleware.TrustedProxyMiddleware).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
@@ -273,6 +305,8 @@ LOGGING = {
 
 if ENVIRONMENT == "production":
     problems = []
+    if DECLARED_ENVIRONMENT not in {"production", "development"} and DECLARED_ENVIRONMENT:
+        problems.append(f"MYNHS_ENV={DECLARED_ENVIRONMENT!r} is not one of demo, test, development, production")
     if DEBUG:
         problems.append("DEBUG must be off")
     if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 40:
@@ -284,7 +318,11 @@ if ENVIRONMENT == "production":
     if AUDIT_HMAC_KEY == DEV_AUDIT_HMAC_KEY or len(AUDIT_HMAC_KEY) < 40:
         problems.append("AUDIT_HMAC_KEY must be set to a long random value")
     if problems:
-        raise ImproperlyConfigured("Refusing to start in production: " + "; ".join(problems))
+        raise ImproperlyConfigured(
+            "Refusing to start in production: " + "; ".join(problems) + ". (MYNHS_ENV is "
+            f"{DECLARED_ENVIRONMENT or 'not set'}, DEBUG is {'on' if DEBUG else 'off'}: bin/serve runs the demo "
+            "with MYNHS_ENV=demo, tests run with MYNHS_ENV=test, local debugging with MYNHS_ENV=development DEBUG=1.)"
+        )
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

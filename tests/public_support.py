@@ -113,3 +113,12 @@ def audit_page(html: str) -> PageAudit:
     parser = PageAudit()
     parser.feed(html)
     return parser
+
+
+def open_data_session(client, contact) -> None:
+    """Give ``client`` a data-access session for ``contact``, as following an emailed data link does."""
+    from consent.tokens import DATA_ACCESS
+
+    token = personal_link_tokens.make_token(contact, DATA_ACCESS)
+    response = client.post(f"/your-data/open/{token}/")
+    assert response.status_code == 302 and response["Location"] == "/your-data/view/", response.status_code

@@ -3,8 +3,8 @@ landmarks, a Content-Security-Policy header, and no inline style or script (the 
 
 import pytest
 
-from consent.tokens import personal_link_tokens
-from tests.public_support import audit_page
+from consent.tokens import DATA_ACCESS, personal_link_tokens
+from tests.public_support import audit_page, open_data_session
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +18,7 @@ def page_urls(person):
     prefs = personal_link_tokens.make_token(person, "preferences")
     confirm = personal_link_tokens.make_token(person, "confirm")
     unsubscribe = personal_link_tokens.make_token(person, "unsubscribe")
+    data_link = personal_link_tokens.make_token(person, DATA_ACCESS)
     return {
         "home": ("/", 200),
         "sign up": ("/sign-up/", 200),
@@ -26,9 +27,15 @@ def page_urls(person):
         "preferences request": ("/preferences/", 200),
         "preferences sent": ("/preferences/check-your-email/", 200),
         "preference centre": (f"/preferences/{prefs}/", 200),
-        "about you": (f"/preferences/{prefs}/about-you/", 200),
         "withdraw": (f"/preferences/{prefs}/withdraw/", 200),
-        "erase": (f"/preferences/{prefs}/erase/", 200),
+        "data request": ("/your-data/", 200),
+        "data request sent": ("/your-data/check-your-email/", 200),
+        "data link": (f"/your-data/open/{data_link}/", 200),
+        "data session ended": ("/your-data/view/", 403),
+        "data home": ("/your-data/view/", 200),
+        "details": ("/your-data/view/details/", 200),
+        "about you": ("/your-data/view/about-you/", 200),
+        "erase": ("/your-data/view/delete/", 200),
         "unsubscribe": (f"/unsubscribe/{unsubscribe}", 200),
         "privacy": ("/privacy/", 200),
         "accessibility": ("/accessibility/", 200),
@@ -37,8 +44,10 @@ def page_urls(person):
 
 
 PAGES = ["home", "sign up", "sign up sent", "confirm", "preferences request", "preferences sent",
-         "preference centre", "about you", "withdraw", "erase", "unsubscribe", "privacy", "accessibility",
-         "invalid link"]
+         "preference centre", "withdraw", "data request", "data request sent", "data link", "data session ended",
+         "data home", "details", "about you", "erase", "unsubscribe", "privacy", "accessibility", "invalid link"]
+# Pages read from the session that a data-access link opened (consent.data_access), not from a token.
+DATA_SESSION_PAGES = {"data home", "details", "about you", "erase"}
 
 
 def assert_well_formed(response):
@@ -57,6 +66,8 @@ def assert_well_formed(response):
 @pytest.mark.parametrize("name", PAGES)
 def test_public_page_is_well_formed(client, person, name):
     url, status = page_urls(person)[name]
+    if name in DATA_SESSION_PAGES:
+        open_data_session(client, person)
     response = client.get(url)
     assert response.status_code == status
     assert_well_formed(response)
@@ -65,6 +76,7 @@ def test_public_page_is_well_formed(client, person, name):
 @pytest.mark.parametrize(("url", "data"), [
     ("/sign-up/", {}),
     ("/preferences/", {"email": "bad"}),
+    ("/your-data/", {"email": "bad"}),
 ])
 def test_pages_with_errors_are_well_formed(client, url, data):
     response = client.post(url, data)
@@ -72,12 +84,16 @@ def test_pages_with_errors_are_well_formed(client, url, data):
     assert_well_formed(response)
 
 
-def test_preference_centre_and_about_you_with_errors_are_well_formed(client, person):
+def test_preference_centre_details_and_about_you_with_errors_are_well_formed(client, person):
     token = personal_link_tokens.make_token(person, "preferences")
-    response = client.post(f"/preferences/{token}/", {"name": "", "needs": ["other_language"]})
-    assert b"Enter your name" in response.content and b"Enter the language you need" in response.content
+    response = client.post(f"/preferences/{token}/", {"needs": ["other_language"]})
+    assert b"Enter the language you need" in response.content
     assert_well_formed(response)
-    response = client.post(f"/preferences/{token}/about-you/", {"religion": "jewish"})
+    open_data_session(client, person)
+    response = client.post("/your-data/view/details/", {"name": "", "postcode": "XYZ"})
+    assert b"Enter your name" in response.content and b"Enter a real postcode" in response.content
+    assert_well_formed(response)
+    response = client.post("/your-data/view/about-you/", {"religion": "jewish"})
     assert b"To keep your answers" in response.content
     assert_well_formed(response)
 

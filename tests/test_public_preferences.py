@@ -1,4 +1,5 @@
-"""The preference centre: details, topics, purposes, needs, about you, withdraw, download, erase."""
+"""The preference centre (topics, purposes, needs, withdraw) and, behind a fresh data-access session,
+details, about you, download and erase. The rules for the links themselves: tests/test_personal_links.py."""
 
 import json
 
@@ -11,13 +12,23 @@ from consent.models import ConsentEvent, ConsentState, Suppression
 from consent.tokens import personal_link_tokens
 from crm.audit import Actor
 from crm.models import CommunicationNeed, Contact, EqualityProfile
-from tests.public_support import database_dump, last_link, old_token, sign_up_data, tampered
+from tests.public_support import (
+    database_dump,
+    last_link,
+    old_token,
+    open_data_session,
+    sign_up_data,
+    tampered,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def prefs_path(contact, suffix=""):
     return f"/preferences/{personal_link_tokens.make_token(contact, 'preferences')}/{suffix}"
+
+
+ABOUT_YOU = "/your-data/view/about-you/"
 
 
 def statuses(contact):
@@ -28,7 +39,7 @@ def centre_post_data(client, path, **changes):
     """What the preference centre form submits if the person changes only ``changes``."""
     form = client.get(path).context["form"]
     data = {"wording": form.wording_current}
-    for name in ("name", "postcode", "preferred_language", "language_detail"):
+    for name in ("preferred_language", "language_detail"):
         data[name] = form[name].value() or ""
     for name in ("topics", "purposes", "needs"):
         data[name] = [str(v) for v in form[name].value() or []]
@@ -41,6 +52,13 @@ def person(make_contact):
     return make_contact(email="pat@example.org", name="Pat Example", purposes=("bulletin", "events"))
 
 
+@pytest.fixture
+def data_client(client, person):
+    """The person's own browser, after following a fresh data-access link."""
+    open_data_session(client, person)
+    return client
+
+
 # --- the preference centre --------------------------------------------------------------------
 
 def test_preference_centre_shows_current_choices(client, person):
@@ -48,15 +66,18 @@ def test_preference_centre_shows_current_choices(client, person):
     html = client.get(f"/preferences/{token}/").content.decode()
     assert 'value="bulletin" checked' in html and 'value="events" checked' in html
     assert 'value="involvement" checked' not in html and 'value="involvement"' in html
-    assert "wording version 1" in html
-    assert "pat@example.org" in html and 'value="Pat Example"' in html
-    for suffix in ("about-you/", "download/", "withdraw/", "erase/"):
-        assert f'href="/preferences/{token}/{suffix}"' in html
+    assert "Email me the My NHS e-bulletin about the topics I choose." in html and "wording version" not in html
+    # A forwarded link shows whose choices these are only as far as the owner needs to recognise them.
+    assert "p•••@example.org" in html
+    assert "pat@example.org" not in html and "Pat" not in html
+    assert f'href="/preferences/{token}/withdraw/"' in html
+    assert f'action="/preferences/{token}/data-link/"' in html and "Email me a link to see or delete my data" in html
+    assert f'action="/preferences/{token}/sign-out-everywhere/"' in html
 
 
-def test_preference_centre_saves_details_topics_purposes_and_needs(client, person):
+def test_preference_centre_saves_language_topics_purposes_and_needs(client, person):
     path = prefs_path(person)
-    data = centre_post_data(client, path, name="Pat Changed", postcode="l23 5ab", preferred_language="Polish",
+    data = centre_post_data(client, path, preferred_language="Polish",
                             topics=["dementia", "mental-health"], purposes=["bulletin", "involvement"],
                             needs=["large_print", "other_language"], language_detail="Polish")
     response = client.post(path, data)
@@ -64,8 +85,7 @@ def test_preference_centre_saves_details_topics_purposes_and_needs(client, perso
     assert "Your preferences have been saved." in client.get(path).content.decode()
 
     person.refresh_from_db()
-    assert (person.name, person.postcode, person.locality.name, person.preferred_language) == (
-        "Pat Changed", "L23 5AB", "Crosby", "Polish")
+    assert (person.name, person.preferred_language) == ("Pat Example", "Polish")
     assert sorted(person.topics.values_list("slug", flat=True)) == ["dementia", "mental-health"]
     assert statuses(person) == {"bulletin": "granted", "events": "withdrawn", "involvement": "granted"}
     changed = ConsentEvent.objects.filter(contact=person, method="preference_centre")
@@ -104,7 +124,7 @@ def test_preference_links_refused_when_bad_expired_or_unconfirmed(client, person
     assert client.get(f"/preferences/{good}/").status_code == 200
     for token in (tampered(good), old_token(person, "preferences", days=91),
                   personal_link_tokens.make_token(person, "unsubscribe")):
-        for suffix in ("", "about-you/", "withdraw/", "download/", "erase/"):
+        for suffix in ("", "withdraw/"):
             response = client.get(f"/preferences/{token}/{suffix}")
             assert response.status_code == 404 and b"This link is not valid" in response.content
             assert b"Pat" not in response.content
@@ -121,26 +141,26 @@ def test_personal_pages_are_not_cached(client, person):
 
 # --- about you ----------------------------------------------------------------------------------
 
-def test_about_you_page_has_every_question_with_prefer_not_to_say_and_explicit_consents(client, person):
-    html = client.get(prefs_path(person, "about-you/")).content.decode()
+def test_about_you_page_has_every_question_with_prefer_not_to_say_and_explicit_consents(data_client):
+    html = data_client.get(ABOUT_YOU).content.decode()
     for field in EqualityProfile.ANSWER_FIELDS:
         assert f'name="{field}" type="radio" value="prefer_not_to_say"' in html
     assert "What is your ethnic group?" in html and "White: Roma" in html
     assert 'value="equality_monitoring"' in html and 'value="equality_targeting"' in html
     assert 'value="equality_monitoring" checked' not in html
-    assert "Use my answers about me, without my name" in html and "wording version 1" in html
+    assert "Use my answers about me, without my name" in html and "wording version" not in html
 
 
-def about_you_data(client, person, **data):
-    form = client.get(prefs_path(person, "about-you/")).context["form"]
+def about_you_data(client, **data):
+    form = client.get(ABOUT_YOU).context["form"]
     return {"wording": form.wording_current, **data}
 
 
-def test_about_you_saves_answers_with_explicit_consent(client, person):
-    path = prefs_path(person, "about-you/")
-    response = client.post(path, about_you_data(client, person, age_band="40-49", ethnic_group="white_irish",
+def test_about_you_saves_answers_with_explicit_consent(data_client, person):
+    client, path = data_client, ABOUT_YOU
+    response = client.post(path, about_you_data(client, age_band="40-49", ethnic_group="white_irish",
                                                 carer="prefer_not_to_say", purposes=["equality_monitoring"]))
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == "/your-data/view/"
     profile = EqualityProfile.objects.get(contact=person)
     assert (profile.age_band, profile.ethnic_group, profile.carer, profile.sex) == (
         "40-49", "white_irish", "prefer_not_to_say", "")
@@ -151,32 +171,31 @@ def test_about_you_saves_answers_with_explicit_consent(client, person):
     assert 'value="40-49" checked' in html and 'value="equality_monitoring" checked' in html
 
 
-def test_about_you_refuses_to_keep_answers_without_consent(client, person):
-    html = client.post(prefs_path(person, "about-you/"),
-                       about_you_data(client, person, religion="buddhist")).content.decode()
+def test_about_you_refuses_to_keep_answers_without_consent(data_client, person):
+    html = data_client.post(ABOUT_YOU, about_you_data(data_client, religion="buddhist")).content.decode()
     assert "To keep your answers, tick at least one box" in html
     assert '<a href="#id_purposes_0">' in html
     assert not EqualityProfile.objects.filter(contact=person).exists()
 
 
-def test_prefer_not_to_say_needs_no_consent(client, person):
-    response = client.post(prefs_path(person, "about-you/"), about_you_data(client, person, sex="prefer_not_to_say"))
+def test_prefer_not_to_say_needs_no_consent(data_client, person):
+    response = data_client.post(ABOUT_YOU, about_you_data(data_client, sex="prefer_not_to_say"))
     assert response.status_code == 302
     assert EqualityProfile.objects.get(contact=person).sex == "prefer_not_to_say"
 
 
-def test_about_you_rejects_values_outside_the_census_categories(client, person):
-    html = client.post(prefs_path(person, "about-you/"), about_you_data(
-        client, person, ethnic_group="martian", purposes=["equality_monitoring"])).content.decode()
+def test_about_you_rejects_values_outside_the_census_categories(data_client, person):
+    html = data_client.post(ABOUT_YOU, about_you_data(
+        data_client, ethnic_group="martian", purposes=["equality_monitoring"])).content.decode()
     assert '<a href="#id_ethnic_group_0">Select one of the options</a>' in html
     assert not EqualityProfile.objects.filter(contact=person).exists()
 
 
-def test_delete_my_answers_blanks_them_and_withdraws_their_use(client, person):
-    path = prefs_path(person, "about-you/")
-    client.post(path, about_you_data(client, person, age_band="20-29",
+def test_delete_my_answers_blanks_them_and_withdraws_their_use(data_client, person):
+    client, path = data_client, ABOUT_YOU
+    client.post(path, about_you_data(client, age_band="20-29",
                                      purposes=["equality_monitoring", "equality_targeting"]))
-    response = client.post(path, about_you_data(client, person, age_band="20-29", delete_answers="1",
+    response = client.post(path, about_you_data(client, age_band="20-29", delete_answers="1",
                                                 purposes=["equality_monitoring", "equality_targeting"]))
     assert response.status_code == 302
     profile = EqualityProfile.objects.get(contact=person)
@@ -187,9 +206,9 @@ def test_delete_my_answers_blanks_them_and_withdraws_their_use(client, person):
 
 # --- withdraw everything ------------------------------------------------------------------------
 
-def test_withdraw_get_asks_and_post_withdraws_everything(client, person):
-    client.post(prefs_path(person, "about-you/"), about_you_data(client, person, age_band="30-39",
-                                                                 purposes=["equality_monitoring"]))
+def test_withdraw_get_asks_and_post_withdraws_everything(data_client, person):
+    client = data_client
+    client.post(ABOUT_YOU, about_you_data(client, age_band="30-39", purposes=["equality_monitoring"]))
     path = prefs_path(person, "withdraw/")
     before = ConsentEvent.objects.count()
     page = client.get(path)
@@ -208,14 +227,14 @@ def test_withdraw_get_asks_and_post_withdraws_everything(client, person):
 
 # --- download my data ---------------------------------------------------------------------------
 
-def test_download_is_a_json_attachment_of_everything_held(client, person):
+def test_download_is_a_json_attachment_of_everything_held(data_client, person):
+    client = data_client
     staff = get_user_model().objects.create_user("dp.officer", password="x" * 16)
     services.withdraw(contact=person, purpose="events", method="phone", actor=Actor.staff(staff))
     services.crm_services.set_communication_needs(contact=person, needs={"braille": ""}, actor=Actor.system())
-    client.post(prefs_path(person, "about-you/"), about_you_data(client, person, disability="no",
-                                                                 purposes=["equality_targeting"]))
+    client.post(ABOUT_YOU, about_you_data(client, disability="no", purposes=["equality_targeting"]))
 
-    response = client.get(prefs_path(person, "download/"))
+    response = client.get("/your-data/view/download/")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response["Content-Disposition"] == 'attachment; filename="my-nhs-data.json"'
@@ -250,9 +269,9 @@ def test_erase_asks_first_then_leaves_no_trace_but_the_suppression(client, djang
     address_hash = contact.email_hash
     centre = prefs_path(contact)
     client.post(centre, centre_post_data(client, centre, needs=["other_language"], language_detail="Welsh"))
-    client.post(prefs_path(contact, "about-you/"), about_you_data(client, contact, sex="male",
-                                                                  purposes=["equality_monitoring"]))
-    erase_path = prefs_path(contact, "erase/")
+    open_data_session(client, contact)
+    client.post(ABOUT_YOU, about_you_data(client, sex="male", purposes=["equality_monitoring"]))
+    erase_path = "/your-data/view/delete/"
 
     page = client.get(erase_path)
     assert page.status_code == 200 and b"This cannot be undone" in page.content
@@ -262,6 +281,7 @@ def test_erase_asks_first_then_leaves_no_trace_but_the_suppression(client, djang
     assert done.status_code == 200 and b"Your details have been deleted" in done.content
     assert not Contact.objects.exists() and not ConsentEvent.objects.exists()
     assert client.get(centre).status_code == 404  # every personal link died with the record
+    assert client.get("/your-data/view/").status_code == 403  # and the data session with it
 
     dump = database_dump().lower()
     for needle in ("zeb.q-unique", "example.org", "zebedee", "quuxworthy", "l31 2pq", "welsh"):

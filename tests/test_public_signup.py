@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from consent import erasure, services, tasks
+from consent import erasure, retention, services, tasks
 from consent.models import ConsentEvent, ConsentState, Suppression
 from consent.tokens import personal_link_tokens
 from crm.audit import Actor
@@ -37,7 +37,9 @@ def test_sign_up_page_offers_each_purpose_unticked_with_its_current_wording(clie
         assert f'type="checkbox" value="{code}"' in html
         assert f'value="{code}" checked' not in html
     assert "Email me the My NHS e-bulletin about the topics I choose." in html
-    assert "wording version 1" in html
+    # The person reads the wording; its version travels only in the hidden field.
+    assert "wording version" not in html.lower()
+    assert 'name="wording" value="bulletin:1 events:1 involvement:1"' in html
     # Equality purposes belong to the separate "about you" step.
     assert 'value="equality_monitoring"' not in html and 'value="equality_targeting"' not in html
     assert 'href="/privacy/"' in html
@@ -114,8 +116,8 @@ def test_confirmation_email_link_confirms_on_post(client, sign_up):
     confirmed = ConsentEvent.objects.filter(contact=contact, action="confirmed")
     assert {e.method for e in confirmed} == {"email_confirmation"}
     assert {e.recorded_by_label for e in confirmed} == {"the person"}
-    # The success page leads to the optional "about you" step through a preferences link.
-    assert "/about-you/" in done.content.decode()
+    # The success page leads to the optional "about you" step (this session only, see test_personal_links).
+    assert 'href="/your-data/view/about-you/"' in done.content.decode()
 
 
 def test_get_on_confirm_link_changes_nothing(client, sign_up):
@@ -252,6 +254,7 @@ def test_public_forms_are_rate_limited_per_client_address(client, settings, path
         assert client.post(path, {}, REMOTE_ADDR="198.51.100.7").status_code == 200
     limited = client.post(path, {}, REMOTE_ADDR="198.51.100.7")
     assert limited.status_code == 429 and "Too many requests" in limited.content.decode()
+    assert 1 <= int(limited["Retry-After"]) <= 60
     assert client.post(path, {}, REMOTE_ADDR="198.51.100.8").status_code == 200
     assert client.get(path, REMOTE_ADDR="198.51.100.7").status_code == 200  # reading the form is not limited
 
@@ -269,7 +272,7 @@ def test_expired_unconfirmed_sign_ups_are_deleted_by_service_and_periodic_task(s
     Contact.objects.filter(email_normalised="stale2@example.org").update(
         created_at=timezone.now() - timezone.timedelta(days=29))
 
-    assert erasure.delete_expired_sign_ups(actor=Actor.system()) == 1
+    assert retention.delete_expired_sign_ups(actor=Actor.system()) == 1
     remaining = set(Contact.objects.values_list("email_normalised", flat=True))
     assert remaining == {"stale2@example.org", "fresh@example.org", "confirmed@example.org"}
 
