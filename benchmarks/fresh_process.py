@@ -18,7 +18,7 @@ def run_child(script: str, size: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="mynhs-bench-") as var_dir:
         # The embedded default only: a shell's PostgreSQL or Redis settings must not leak in.
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SQLITE_PATH"}}
-        env.update(MYNHS_VAR_DIR=var_dir, MYNHS_ENV="development")
+        env.update(MYNHS_VAR_DIR=var_dir, MYNHS_ENV="demo")
         result = subprocess.run([sys.executable, script, "--child", str(size)], env=env, cwd=ROOT,
                                 capture_output=True, text=True, check=False)
         if result.returncode != 0:
