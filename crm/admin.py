@@ -6,7 +6,7 @@ each read of them must be audited, which only the staff contact page does.
 """
 
 from django.contrib import admin
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django_otp.admin import OTPAdminSite
@@ -31,6 +31,13 @@ class StaffOTPAdminSite(OTPAdminSite):
     """
 
     def login(self, request, extra_context=None):
+        if request.user.is_authenticated and request.user.is_verified():
+            # Signed in with a second factor but without admin rights: the staff sign-in page would
+            # send them straight back here, a redirect loop. Say no, in the staff pages' look.
+            return render(request, "staff/forbidden.html", {
+                "reason": "The administration pages are only for people who look after the system itself. "
+                          "Your roles do not include them.",
+            }, status=403)
         next_url = request.GET.get("next") or reverse("admin:index")
         return redirect(f"{reverse('staff:login')}?{urlencode({'next': next_url})}")
 

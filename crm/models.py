@@ -380,8 +380,9 @@ class StaffRoleRequest(models.Model):
             models.UniqueConstraint(fields=["user", "role", "change"], condition=models.Q(status="pending"),
                                     name="staff_role_request_one_pending"),
             models.CheckConstraint(
-                condition=models.Q(decided_by__isnull=True)
-                | (~models.Q(decided_by=models.F("requested_by")) & ~models.Q(decided_by=models.F("user"))),
+                condition=~models.Q(status="approved")
+                | (models.Q(decided_by__isnull=False) & ~models.Q(decided_by=models.F("requested_by"))
+                   & ~models.Q(decided_by=models.F("user"))),
                 name="staff_role_request_second_person",
             ),
             models.CheckConstraint(condition=~models.Q(requested_by=models.F("user")),

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -15,9 +16,10 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from crm.audit import Actor
 from crm.middleware import StaffSessionMiddleware
-from crm.models import AuditEntry, StaffApiToken
-from crm.roles import ADMINISTRATOR, DATA_PROTECTION, ENGAGEMENT
+from crm.models import AuditEntry, StaffApiToken, StaffRoleRequest
+from crm.roles import ADMINISTRATOR, COMMUNICATIONS, DATA_PROTECTION, ENGAGEMENT
 from crm.staff import services
 from tests.conftest import STAFF_PASSWORD
 
@@ -86,6 +88,26 @@ def test_lockout_after_failure_limit_answers_429_even_with_the_right_password(st
     assert locked.status_code == 429
     assert "Your account is locked for now" in locked.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_password_spraying_from_many_addresses_locks_the_username(staff_user, settings):
+    """Twelve wrong passwords for one account, each from a different address: the account locks,
+    for every address, even with the right password; another account is not affected."""
+    settings.AXES_FAILURE_LIMIT = 10
+    staff_user(ENGAGEMENT, username="alice")
+    staff_user(ENGAGEMENT, username="bob")
+    statuses = []
+    for n in range(12):
+        response = Client(REMOTE_ADDR=f"198.51.100.{n + 1}").post(
+            reverse("staff:login"), {"username": "alice", "password": f"wrong-{n}"})
+        statuses.append(response.status_code)
+    assert statuses == [200] * 9 + [429] * 3
+    locked = Client(REMOTE_ADDR="203.0.113.77").post(reverse("staff:login"),
+                                                      {"username": "alice", "password": STAFF_PASSWORD})
+    assert locked.status_code == 429 and "Your account is locked for now" in locked.content.decode()
+    other = Client(REMOTE_ADDR="198.51.100.1").post(reverse("staff:login"),
+                                                    {"username": "bob", "password": STAFF_PASSWORD})
+    assert other.status_code == 302
 
 
 def test_password_step_alone_does_not_reach_staff_pages(staff_user):
@@ -346,13 +368,18 @@ def test_administrator_creates_an_account_with_a_temporary_password_shown_once(s
     marker = 'id="temporary-password">'
     temporary = html[html.index(marker) + len(marker):].split("<", 1)[0]
     assert user.check_password(temporary)
-    assert sorted(user.groups.values_list("name", flat=True)) == [DATA_PROTECTION, ENGAGEMENT]
+    # Data protection needs a second Administrator: not given yet, and the page says so.
+    assert sorted(user.groups.values_list("name", flat=True)) == [ENGAGEMENT]
+    assert "Data protection is not given yet: a second Administrator must approve it" in html
+    assert list(StaffRoleRequest.objects.filter(user=user).values_list("role", "change", "status",
+                                                                       "requested_by")) == [
+        (DATA_PROTECTION, "add", "pending", admin.user.pk)]
     assert user.is_active and not user.is_staff and not user.is_superuser
     assert temporary not in admin.get(reverse("staff:account", kwargs={"user_id": user.pk})).content.decode()
 
     entry = AuditEntry.objects.get(action="staff.account_created")
     assert entry.object_id == str(user.pk) and entry.actor_id == admin.user.pk
-    assert entry.changes == {"roles": [DATA_PROTECTION, ENGAGEMENT], "temporary_password": True}
+    assert entry.changes == {"roles": [ENGAGEMENT], "temporary_password": True}
     dumped = f"{entry.summary} {entry.changes}"
     for personal in ("Joanna", "Bloggs-Unique", "joanna.bloggs", temporary):
         assert personal not in dumped
@@ -390,16 +417,149 @@ def test_change_roles_and_cannot_remove_own_administrator_role(staff_client, sta
     admin = staff_client(ADMINISTRATOR)
     target = staff_user(ENGAGEMENT)
     url = reverse("staff:account_roles", kwargs={"user_id": target.pk})
-    assert admin.post(url, {"roles": [DATA_PROTECTION]}).status_code == 302
-    assert list(target.groups.values_list("name", flat=True)) == [DATA_PROTECTION]
+    assert admin.post(url, {"roles": [COMMUNICATIONS]}).status_code == 302
+    assert list(target.groups.values_list("name", flat=True)) == [COMMUNICATIONS]
     entry = AuditEntry.objects.get(action="staff.roles_changed")
-    assert entry.changes == {"added": [DATA_PROTECTION], "removed": [ENGAGEMENT]}
+    assert entry.changes == {"added": [COMMUNICATIONS], "removed": [ENGAGEMENT]}
 
     own = reverse("staff:account_roles", kwargs={"user_id": admin.user.pk})
-    refused = admin.post(own, {"roles": [ENGAGEMENT]})
+    refused = admin.post(own, {"roles": []})
     assert refused.status_code == 400
     assert "cannot remove the Administrator role from your own account" in refused.content.decode()
     assert admin.user.groups.filter(name=ADMINISTRATOR).exists()
+
+
+@pytest.mark.parametrize("role", [COMMUNICATIONS, ENGAGEMENT, DATA_PROTECTION])
+def test_nobody_gives_themselves_a_role_on_the_page_or_through_the_service(staff_client, role):
+    admin = staff_client(ADMINISTRATOR)
+    refused = admin.post(reverse("staff:account_roles", kwargs={"user_id": admin.user.pk}),
+                         {"roles": [ADMINISTRATOR, role]})
+    assert refused.status_code == 400 and "You cannot give yourself a role" in refused.content.decode()
+    with pytest.raises(ValidationError, match="cannot give yourself a role"):
+        services.set_staff_roles(user=admin.user, roles=[ADMINISTRATOR, role], actor=Actor.staff(admin.user))
+    assert list(admin.user.groups.values_list("name", flat=True)) == [ADMINISTRATOR]
+    assert not StaffRoleRequest.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="staff.role").exists()
+
+
+def test_only_an_administrator_changes_roles_whoever_calls_the_service(staff_user):
+    engagement = staff_user(ENGAGEMENT)
+    target = staff_user()
+    for actor in (Actor.staff(engagement), Actor.system()):
+        with pytest.raises(ValidationError, match="Only an Administrator"):
+            services.set_staff_roles(user=target, roles=[ENGAGEMENT], actor=actor)
+    assert not target.groups.exists()
+
+
+@pytest.mark.parametrize("role", [ADMINISTRATOR, DATA_PROTECTION])
+def test_powerful_roles_need_a_second_administrator(staff_client, staff_user, role):
+    first = staff_client(ADMINISTRATOR)
+    second = staff_client(ADMINISTRATOR)
+    target = staff_user(ENGAGEMENT)
+    account_url = reverse("staff:account", kwargs={"user_id": target.pk})
+    assert first.post(reverse("staff:account_roles", kwargs={"user_id": target.pk}),
+                      {"roles": [ENGAGEMENT, role]}).status_code == 302
+    assert list(target.groups.values_list("name", flat=True)) == [ENGAGEMENT]  # not yet
+    pending = StaffRoleRequest.objects.get(user=target)
+    assert (pending.role, pending.change, pending.status) == (role, "add", "pending")
+    # Asking twice files one request.
+    first.post(reverse("staff:account_roles", kwargs={"user_id": target.pk}), {"roles": [ENGAGEMENT, role]})
+    assert StaffRoleRequest.objects.filter(user=target).count() == 1
+
+    approve = reverse("staff:account_role_request_approve", kwargs={"user_id": target.pk, "request_id": pending.pk})
+    own_page = first.get(account_url).content.decode()
+    assert "Another Administrator must approve this" in own_page and approve not in own_page
+    refused = first.post(approve, follow=True)
+    assert "A different Administrator must approve this" in refused.content.decode()
+    assert not target.groups.filter(name=role).exists()
+
+    assert approve in second.get(account_url).content.decode()
+    assert second.post(approve).status_code == 302
+    assert sorted(target.groups.values_list("name", flat=True)) == sorted([ENGAGEMENT, role])
+    pending.refresh_from_db()
+    assert (pending.status, pending.decided_by_id) == ("approved", second.user.pk)
+    assert list(AuditEntry.objects.filter(action__startswith="staff.role_change").order_by("id")
+                .values_list("action", "actor_id", "changes")) == [
+        ("staff.role_change_requested", first.user.pk, {"role": role, "change": "add", "request_id": pending.pk}),
+        ("staff.role_change_approved", second.user.pk, {"role": role, "change": "add", "request_id": pending.pk}),
+    ]
+    again = second.post(approve, follow=True)
+    assert "already been decided" in again.content.decode()
+
+
+def test_taking_away_a_powerful_role_also_needs_a_second_administrator_and_can_be_declined(staff_user):
+    first, second, target = staff_user(ADMINISTRATOR), staff_user(ADMINISTRATOR), staff_user(DATA_PROTECTION)
+    change = services.set_staff_roles(user=target, roles=[ENGAGEMENT], actor=Actor.staff(first))
+    assert (change.added, change.removed) == ([ENGAGEMENT], [])
+    assert [(r.role, r.change) for r in change.requested] == [(DATA_PROTECTION, "remove")]
+    assert sorted(target.groups.values_list("name", flat=True)) == [DATA_PROTECTION, ENGAGEMENT]
+    with pytest.raises(ValidationError, match="Only an Administrator"):
+        services.decline_role_request(request=change.requested[0], actor=Actor.staff(target))
+    services.decline_role_request(request=change.requested[0], actor=Actor.staff(second))
+    assert sorted(target.groups.values_list("name", flat=True)) == [DATA_PROTECTION, ENGAGEMENT]
+    with pytest.raises(ValidationError, match="already been decided"):
+        services.approve_role_request(request=change.requested[0], actor=Actor.staff(second))
+
+
+def test_the_person_cannot_approve_a_change_to_their_own_roles(staff_user):
+    first, target = staff_user(ADMINISTRATOR), staff_user(ADMINISTRATOR)
+    change = services.set_staff_roles(user=target, roles=[ADMINISTRATOR, DATA_PROTECTION], actor=Actor.staff(first))
+    with pytest.raises(ValidationError, match="different Administrator"):
+        services.approve_role_request(request=change.requested[0], actor=Actor.staff(target))
+    with pytest.raises(ValidationError, match="own roles"):
+        services.decline_role_request(request=change.requested[0], actor=Actor.staff(target))
+    non_admin = staff_user(DATA_PROTECTION)
+    with pytest.raises(ValidationError, match="Only an Administrator"):
+        services.approve_role_request(request=change.requested[0], actor=Actor.staff(non_admin))
+    assert not target.groups.filter(name=DATA_PROTECTION).exists()
+
+
+def test_the_database_refuses_an_approval_by_the_requester_or_a_request_for_oneself(staff_user):
+    from django.db import IntegrityError, transaction
+
+    first, target = staff_user(ADMINISTRATOR), staff_user()
+    pending = StaffRoleRequest.objects.create(user=target, role=ADMINISTRATOR, change="add", requested_by=first,
+                                              requested_at=timezone.now())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StaffRoleRequest.objects.filter(pk=pending.pk).update(status="approved", decided_by=first)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StaffRoleRequest.objects.filter(pk=pending.pk).update(status="approved", decided_by=target)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StaffRoleRequest.objects.create(user=first, role=DATA_PROTECTION, change="add", requested_by=first,
+                                        requested_at=timezone.now())
+
+
+def test_an_administrator_cannot_reset_or_deactivate_a_superuser(staff_client, staff_user):
+    admin = staff_client(ADMINISTRATOR)
+    root = staff_user(is_superuser=True, is_staff=True)
+    confirmed_totp(root)
+    password_hash = User.objects.get(pk=root.pk).password
+    for name in ("account_reset_password", "account_reset_2fa", "account_deactivate"):
+        response = admin.post(reverse(f"staff:{name}", kwargs={"user_id": root.pk}), follow=True)
+        assert response.status_code == 200
+        assert "Only a superuser can" in response.content.decode()
+    root.refresh_from_db()
+    assert root.password == password_hash and root.is_active
+    assert TOTPDevice.objects.filter(user=root).exists()
+    for service in (services.reset_staff_password, services.reset_second_factor, services.deactivate_staff_account):
+        with pytest.raises(ValidationError, match="Only a superuser"):
+            service(user=root, actor=Actor.staff(admin.user))
+        with pytest.raises(ValidationError, match="Only a superuser"):
+            service(user=root, actor=Actor.system())
+    assert not AuditEntry.objects.filter(object_id=str(root.pk)).exists()
+    other_root = staff_user(is_superuser=True, is_staff=True)
+    assert services.reset_second_factor(user=root, actor=Actor.staff(other_root)) == 1
+
+
+def test_admin_site_for_staff_without_admin_rights_is_a_styled_403_not_a_redirect_loop(staff_client):
+    client = staff_client(ADMINISTRATOR, DATA_PROTECTION)
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    assert len(response.redirect_chain) <= 2
+    html = response.content.decode()
+    assert "You do not have access to this page" in html
+    assert "nhsuk-header" in html and "Sign out" in html  # the staff pages' own look and header
+    assert client.get("/admin/crm/auditentry/", follow=True).status_code == 403
 
 
 def test_deactivate_never_deletes_revokes_tokens_and_blocks_sign_in(staff_client, staff_user):

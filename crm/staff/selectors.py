@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group, User
 from django.db.models import Prefetch, QuerySet
 from django_otp import device_classes
 
-from crm.models import AuditEntry
+from crm.models import AuditEntry, StaffRoleRequest
 
 
 def audit_entries(*, action: str = "", object_type: str = "", object_id: str = "", actor: str = "") -> QuerySet:
@@ -36,3 +36,10 @@ def users_with_second_factor(user_ids=None) -> set[int]:
             devices = devices.filter(user_id__in=list(user_ids))
         found.update(devices.values_list("user_id", flat=True))
     return found
+
+
+def pending_role_requests(*, user=None) -> QuerySet:
+    """Changes to powerful roles waiting for a second Administrator, oldest first."""
+    requests = StaffRoleRequest.objects.filter(status=StaffRoleRequest.Status.PENDING).select_related(
+        "user", "requested_by").order_by("requested_at", "id")
+    return requests.filter(user=user) if user is not None else requests

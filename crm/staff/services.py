@@ -18,8 +18,8 @@ from django_otp import device_classes, devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm.audit import Actor, record_audit
-from crm.models import StaffApiToken
-from crm.roles import ADMINISTRATOR, ALL_ROLES
+from crm.models import StaffApiToken, StaffRoleRequest
+from crm.roles import ADMINISTRATOR, ALL_ROLES, DATA_PROTECTION
 from crm.staff.api_auth import generate_token, hash_token
 
 
@@ -42,6 +42,8 @@ def create_staff_account(*, username: str, first_name: str, last_name: str, emai
     """Create an active staff account. Returns the user and the temporary password, if one was made.
 
     The new person enrols their own authenticator app at first sign-in (no device is created here).
+    Administrator and Data protection are not given at once: each becomes a request that a second
+    Administrator approves (``approve_role_request``).
     """
     roles = _check_roles(roles)
     username = username.strip()
@@ -56,32 +58,136 @@ def create_staff_account(*, username: str, first_name: str, last_name: str, emai
         password_validation.validate_password(password, user)
         user.set_password(password)
         user.save()
-        user.groups.set(Group.objects.filter(name__in=roles))
+        granted = [role for role in roles if role not in PRIVILEGED_ROLES]
+        user.groups.set(Group.objects.filter(name__in=granted))
         record_audit(actor=actor, action="staff.account_created", obj=user,
-                     changes={"roles": roles, "temporary_password": generated is not None})
+                     changes={"roles": granted, "temporary_password": generated is not None})
+        for role in sorted(set(roles) & PRIVILEGED_ROLES):
+            _request_role_change(user=user, role=role, change=StaffRoleRequest.Change.ADD, actor=actor)
     return user, generated
 
 
-def set_staff_roles(*, user: User, roles, actor: Actor) -> User:
+# Roles that reach every person's data or every account: a change to them needs two Administrators.
+PRIVILEGED_ROLES = frozenset({ADMINISTRATOR, DATA_PROTECTION})
+
+
+@dataclass(frozen=True)
+class RolesChange:
+    """What ``set_staff_roles`` did: roles changed now, and requests left for a second Administrator."""
+
+    added: list[str]
+    removed: list[str]
+    requested: list[StaffRoleRequest]
+
+
+def _is_administrator(user) -> bool:
+    return user is not None and user.is_active and user.groups.filter(name=ADMINISTRATOR).exists()
+
+
+def _require_administrator(actor: Actor) -> None:
+    if not _is_administrator(actor.user):
+        raise ValidationError("Only an Administrator can change staff roles")
+
+
+def _request_role_change(*, user: User, role: str, change: str, actor: Actor) -> StaffRoleRequest:
+    existing = StaffRoleRequest.objects.filter(user=user, role=role, change=change,
+                                               status=StaffRoleRequest.Status.PENDING).first()
+    if existing is not None:
+        return existing
+    request = StaffRoleRequest.objects.create(user=user, role=role, change=change, requested_by=actor.user,
+                                              requested_at=timezone.now())
+    record_audit(actor=actor, action="staff.role_change_requested", obj=user,
+                 changes={"role": role, "change": change, "request_id": request.pk})
+    return request
+
+
+def set_staff_roles(*, user: User, roles, actor: Actor) -> RolesChange:
+    """Give ``user`` exactly ``roles``, as far as one Administrator may.
+
+    Nobody changes their own roles except to give one up (and never their own Administrator role:
+    the last administrator could remove the only way back in). Giving or taking away Administrator
+    or Data protection is filed as a request for a second Administrator; the other roles change now.
+    """
     roles = _check_roles(roles)
-    if actor.user is not None and actor.user.pk == user.pk and ADMINISTRATOR not in roles \
-            and user.groups.filter(name=ADMINISTRATOR).exists():
-        # Otherwise the last administrator could remove the only way back in.
-        raise ValidationError({"roles": "You cannot remove the Administrator role from your own account"})
+    _require_administrator(actor)
     with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
         before = set(user.groups.values_list("name", flat=True))
-        user.groups.set(Group.objects.filter(name__in=roles))
         added, removed = sorted(set(roles) - before), sorted(before - set(roles))
-        if added or removed:
+        if actor.user.pk == user.pk:
+            if added:
+                raise ValidationError({"roles": "You cannot give yourself a role. Ask another Administrator"})
+            if ADMINISTRATOR in removed:
+                raise ValidationError({"roles": "You cannot remove the Administrator role from your own account"})
+        now_added = [role for role in added if role not in PRIVILEGED_ROLES]
+        now_removed = [role for role in removed if role not in PRIVILEGED_ROLES or actor.user.pk == user.pk]
+        user.groups.add(*Group.objects.filter(name__in=now_added))
+        user.groups.remove(*Group.objects.filter(name__in=now_removed))
+        if now_added or now_removed:
             record_audit(actor=actor, action="staff.roles_changed", obj=user,
-                         changes={"added": added, "removed": removed})
-    return user
+                         changes={"added": now_added, "removed": now_removed})
+        requested = [_request_role_change(user=user, role=role, change=StaffRoleRequest.Change.ADD, actor=actor)
+                     for role in added if role in PRIVILEGED_ROLES]
+        requested += [_request_role_change(user=user, role=role, change=StaffRoleRequest.Change.REMOVE, actor=actor)
+                      for role in removed if role not in now_removed]
+    return RolesChange(added=now_added, removed=now_removed, requested=requested)
+
+
+def _locked_pending_request(request: StaffRoleRequest) -> StaffRoleRequest:
+    locked = StaffRoleRequest.objects.select_for_update().filter(pk=request.pk).first()
+    if locked is None or locked.status != StaffRoleRequest.Status.PENDING:
+        raise ValidationError("This request has already been decided")
+    return locked
+
+
+def approve_role_request(*, request: StaffRoleRequest, actor: Actor) -> StaffRoleRequest:
+    """A second Administrator (not the one who asked, not the person) approves; the role changes now."""
+    _require_administrator(actor)
+    with transaction.atomic():
+        request = _locked_pending_request(request)
+        if actor.user.pk in (request.requested_by_id, request.user_id):
+            raise ValidationError("A different Administrator must approve this: not the one who asked for it, "
+                                  "and not the person whose roles change")
+        group = Group.objects.get(name=request.role)
+        if request.change == StaffRoleRequest.Change.ADD:
+            request.user.groups.add(group)
+        else:
+            request.user.groups.remove(group)
+        request.status, request.decided_by, request.decided_at = (
+            StaffRoleRequest.Status.APPROVED, actor.user, timezone.now())
+        request.save(update_fields=["status", "decided_by", "decided_at"])
+        record_audit(actor=actor, action="staff.role_change_approved", obj=request.user,
+                     changes={"role": request.role, "change": request.change, "request_id": request.pk})
+    return request
+
+
+def decline_role_request(*, request: StaffRoleRequest, actor: Actor) -> StaffRoleRequest:
+    """Any Administrator other than the person may decline (the one who asked withdraws it this way)."""
+    _require_administrator(actor)
+    with transaction.atomic():
+        request = _locked_pending_request(request)
+        if actor.user.pk == request.user_id:
+            raise ValidationError("You cannot decide a change to your own roles")
+        request.status, request.decided_by, request.decided_at = (
+            StaffRoleRequest.Status.DECLINED, actor.user, timezone.now())
+        request.save(update_fields=["status", "decided_by", "decided_at"])
+        record_audit(actor=actor, action="staff.role_change_declined", obj=request.user,
+                     changes={"role": request.role, "change": request.change, "request_id": request.pk})
+    return request
+
+
+def _refuse_superuser_target(user: User, actor: Actor, what: str) -> None:
+    # A superuser can do anything anywhere (the Django admin too): an Administrator resetting one
+    # would take over that power. Only another superuser may.
+    if user.is_superuser and not (actor.user is not None and actor.user.is_superuser):
+        raise ValidationError(f"Only a superuser can {what} a superuser's account")
 
 
 def deactivate_staff_account(*, user: User, actor: Actor) -> User:
     """Stop an account signing in or using the API. Never a delete: ledger and audit rows keep it."""
     if actor.user is not None and actor.user.pk == user.pk:
         raise ValidationError("You cannot deactivate your own account")
+    _refuse_superuser_target(user, actor, "deactivate")
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
@@ -100,6 +206,7 @@ def reactivate_staff_account(*, user: User, actor: Actor) -> User:
 
 def reset_staff_password(*, user: User, actor: Actor) -> str:
     """Replace the password with a temporary one (shown once to the administrator)."""
+    _refuse_superuser_target(user, actor, "reset the password of")
     password = temporary_password()
     with transaction.atomic():
         user.set_password(password)
@@ -119,6 +226,7 @@ def change_own_password(*, user: User, new_password: str, actor: Actor) -> User:
 
 def reset_second_factor(*, user: User, actor: Actor) -> int:
     """Remove every OTP device (lost phone): the person enrols a new one at next sign-in."""
+    _refuse_superuser_target(user, actor, "reset the second factor of")
     with transaction.atomic():
         removed = sum(model.objects.filter(user=user).delete()[1].get(model._meta.label, 0)
                       for model in device_classes())

@@ -26,7 +26,7 @@ from django_otp import user_has_device
 from crm import tasks
 from crm.audit import actor_from_request, chain_check_history, chain_head, client_ip
 from crm.forms import write_valid_post
-from crm.models import StaffApiToken
+from crm.models import StaffApiToken, StaffRoleRequest
 from crm.staff import selectors, services
 from crm.staff.access import staff_view
 from crm.staff.forms import (
@@ -214,6 +214,7 @@ def account_create_view(request):
         user, temporary = written.result
         return _no_store(render(request, "staff/accounts/created.html", {
             "account": user, "temporary_password": temporary,
+            "pending_roles": sorted(selectors.pending_role_requests(user=user).values_list("role", flat=True)),
         }))
     return render(request, "staff/accounts/create.html", {"form": form, "role_hints": ROLE_HINTS})
 
@@ -230,6 +231,11 @@ def _account_context(request, account, roles_form=None):
         "role_hints": ROLE_HINTS,
         "tokens": tokens,
         "is_self": account.pk == request.user.pk,
+        "role_requests": [
+            {"request": pending, "may_approve": request.user.pk not in (pending.requested_by_id, account.pk),
+             "may_decline": request.user.pk != account.pk}
+            for pending in selectors.pending_role_requests(user=account)
+        ],
     }
 
 
@@ -244,9 +250,14 @@ def account_detail_view(request, user_id: int):
 def account_roles_view(request, user_id: int):
     account = get_object_or_404(User, pk=user_id)
     form = RolesForm(request.POST)
-    if write_valid_post(request, form, lambda data: services.set_staff_roles(
+    if written := write_valid_post(request, form, lambda data: services.set_staff_roles(
             user=account, roles=data["roles"], actor=actor_from_request(request))):
-        messages.success(request, "Roles updated.")
+        change = written.result
+        if change.added or change.removed or not change.requested:
+            messages.success(request, "Roles updated.")
+        if change.requested:
+            messages.info(request, "A change to " + " and ".join(sorted({r.role for r in change.requested}))
+                          + " waits for a second Administrator to approve it on this page.")
         return redirect("staff:account", user_id=account.pk)
     return render(request, "staff/accounts/detail.html", _account_context(request, account, roles_form=form),
                   status=400)
@@ -262,6 +273,32 @@ def _account_action(request, user_id: int, action, done: str):
     else:
         messages.success(request, done)
     return redirect("staff:account", user_id=account.pk)
+
+
+def _role_request_action(request, user_id: int, request_id: int, action, done: str):
+    pending = get_object_or_404(StaffRoleRequest.objects.select_related("user"), pk=request_id, user_id=user_id)
+    try:
+        action(request=pending, actor=actor_from_request(request))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, done)
+    return redirect("staff:account", user_id=user_id)
+
+
+@staff_view("auth.view_user", "auth.change_user")
+@require_POST
+def account_role_request_approve_view(request, user_id: int, request_id: int):
+    return _role_request_action(request, user_id, request_id, services.approve_role_request,
+                                "Role change approved.")
+
+
+@staff_view("auth.view_user", "auth.change_user")
+@require_POST
+def account_role_request_decline_view(request, user_id: int, request_id: int):
+    return _role_request_action(request, user_id, request_id, services.decline_role_request,
+                                "Role change declined.")
 
 
 @staff_view("auth.view_user", "auth.change_user")
@@ -288,7 +325,12 @@ def account_reset_2fa_view(request, user_id: int):
 @require_POST
 def account_reset_password_view(request, user_id: int):
     account = get_object_or_404(User, pk=user_id)
-    temporary = services.reset_staff_password(user=account, actor=actor_from_request(request))
+    try:
+        temporary = services.reset_staff_password(user=account, actor=actor_from_request(request))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("staff:account", user_id=account.pk)
     return _no_store(render(request, "staff/accounts/password_reset.html", {
         "account": account, "temporary_password": temporary,
     }))
