@@ -75,6 +75,9 @@ class ConsentEvent(models.Model):
         GIVEN = "given", "Given (awaiting confirmation)"
         CONFIRMED = "confirmed", "Given and confirmed"
         WITHDRAWN = "withdrawn", "Withdrawn"
+        # Staff changed the person's address: consent given at the old one waits for the new one to
+        # be confirmed (never a grant, never lifts or adds a suppression).
+        NEW_ADDRESS = "new_address", "Address changed: awaiting confirmation from the new address"
 
     class Method(models.TextChoices):
         WEB_FORM = "web_form", "Web form"

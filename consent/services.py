@@ -1,44 +1,38 @@
 """Every write to the consent ledger goes through here.
 
-Rules kept in one place:
-- events are appended, never edited; the state row is re-derived in the same transaction;
-- a withdrawal (or suppression) is lifted only by the person's own confirmed action
-  (email confirmation link or preference centre reached from a link sent to their address);
+Rules kept in one place (the shared core is ``consent.ledger``):
+- events are appended, never edited; the state row is re-derived from the whole ledger in the same
+  transaction, which first locks the contact row (then state rows, then the audit head, last);
+- a withdrawal (or suppression) is lifted only by the person's own confirmed action (email
+  confirmation link or preference centre reached from a link sent to their address), decided here
+  from the actor and the method, never trusted from the caller;
 - every write records an audit entry without personal data.
 """
 
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from consent.models import (
-    ConsentEvent,
-    ConsentState,
-    ConsentStatement,
-    Purpose,
-    Suppression,
+from consent import ledger
+from consent.ledger import PERSONS_OWN_METHODS, ConsentRefused, ContactGone  # noqa: F401 - part of this API
+from consent.models import ConsentEvent, ConsentState, ConsentStatement, Purpose
+from consent.selectors import address_suppressed, current_statement
+from consent.suppressions import (  # noqa: F401 - part of this API
+    BulkConsentResult,
+    record_consent_for_many,
+    suppress_address,
+    suppress_addresses,
 )
-from consent.selectors import current_statement, fold_status, is_suppressed
 from crm import services as crm_services
 from crm.audit import Actor, record_audit
 from crm.models import Contact, EqualityProfile, Topic
-from crm.normalise import address_hash, normalise_email
+from crm.normalise import normalise_email
 
 Action = ConsentEvent.Action
 Method = ConsentEvent.Method
-
-# Only these methods prove the person themself acted, from their own mailbox.
-PERSONS_OWN_METHODS = {Method.EMAIL_CONFIRMATION, Method.PREFERENCE_CENTRE}
-WITHDRAWAL_SUPPRESSION_REASON = {
-    Method.COMPLAINT: Suppression.Reason.COMPLAINT,
-    Method.HARD_BOUNCE: Suppression.Reason.HARD_BOUNCE,
-}
-
-
-class ConsentRefused(ValidationError):
-    """The ledger will not accept this event (e.g. a withdrawal would be overridden)."""
+Status = ConsentState.Status
 
 
 class AddressSuppressed(ValidationError):
@@ -50,73 +44,53 @@ class AddressSuppressed(ValidationError):
 def record_consent(*, contact: Contact, purpose: Purpose | str, action: str, method: str, actor: Actor,
                    statement: ConsentStatement | None = None, occurred_at=None,
                    evidence_reference: str = "") -> ConsentEvent:
-    """Append one event and bring ConsentState into step, in one transaction."""
+    """Append one event and bring ConsentState and the suppression into step, in one transaction.
+
+    The contact row is locked before anything is read to decide, so two events for one person are
+    serialised; the checks see the state the event will really follow.
+    """
     purpose = _purpose(purpose)
     statement = statement or current_statement(purpose)
     now = timezone.now()
     occurred_at = occurred_at or now
-    _check_event(contact=contact, purpose=purpose, action=action, method=method, statement=statement,
-                 occurred_at=occurred_at, now=now)
+    ledger.check_request(purpose=purpose, action=action, method=method, statement=statement,
+                         occurred_at=occurred_at, now=now, actor=actor)
     with transaction.atomic():
-        event = ConsentEvent.objects.create(
-            contact=contact, purpose=purpose, action=action, statement=statement, method=method,
-            recorded_by=actor.user, recorded_by_label=_recorder_label(actor, method),
-            occurred_at=occurred_at, recorded_at=now, evidence_reference=evidence_reference[:200],
-        )
-        _sync_state(contact=contact, purpose=purpose)
-        _sync_suppression(contact=contact, purpose=purpose, action=action, method=method, now=now)
+        ledger.lock_contact(contact)
+        event = _append_locked(contact=contact, purpose=purpose, action=action, method=method, actor=actor,
+                               statement=statement, occurred_at=occurred_at, now=now,
+                               evidence_reference=evidence_reference)
         record_audit(actor=actor, action=f"consent.{action}", obj=contact,
                      changes={"purpose": purpose.code, "method": method, "statement_version": statement.version,
                               "event_id": event.pk})
     return event
 
 
-def _check_event(*, contact, purpose, action, method, statement, occurred_at, now) -> None:
-    if action not in Action.values or method not in Method.values:
-        raise ConsentRefused("Unknown consent action or method")
-    if statement.purpose_id != purpose.pk or not statement.is_published:
-        raise ConsentRefused("Consent must be recorded against a published statement for this purpose")
-    if occurred_at > now + timezone.timedelta(minutes=5):
-        raise ConsentRefused("Consent cannot be recorded as happening in the future")
-    if action == Action.WITHDRAWN or method in PERSONS_OWN_METHODS:
-        return
-    state = ConsentState.objects.filter(contact=contact, purpose=purpose).first()
-    if (state and state.status == ConsentState.Status.WITHDRAWN) or is_suppressed(contact.email_hash, purpose):
-        raise ConsentRefused(
-            "This person has withdrawn consent or is suppressed for this purpose. Only their own new, "
-            "confirmed sign-up can restore it."
-        )
-
-
-def _recorder_label(actor: Actor, method: str) -> str:
-    if actor.user is not None:
-        return actor.label
-    return "the person" if actor.label == "public" else "system"
-
-
-def _sync_state(*, contact: Contact, purpose: Purpose) -> None:
-    events = list(
-        ConsentEvent.objects.filter(contact=contact, purpose=purpose).order_by("occurred_at", "id")
-    )
-    status, last = fold_status(events)
-    ConsentState.objects.update_or_create(
-        contact=contact, purpose=purpose,
-        defaults={"status": status, "statement_id": last.statement_id, "since": last.occurred_at, "last_event": last},
-    )
-
-
-def _sync_suppression(*, contact: Contact, purpose: Purpose, action: str, method: str, now) -> None:
-    active = Suppression.objects.filter(address_hash=contact.email_hash, purpose=purpose, lifted_at__isnull=True)
-    if action == Action.WITHDRAWN:
-        if not active.exists():
-            reason = WITHDRAWAL_SUPPRESSION_REASON.get(method, Suppression.Reason.WITHDRAWAL)
-            Suppression.objects.create(address_hash=contact.email_hash, purpose=purpose, reason=reason, created_at=now)
-    elif action == Action.CONFIRMED and method in PERSONS_OWN_METHODS:
-        active.update(lifted_at=now)
+def _append_locked(*, contact: Contact, purpose: Purpose, action: str, method: str, actor: Actor,
+                   statement: ConsentStatement, occurred_at, now, evidence_reference: str = "") -> ConsentEvent:
+    """Check, insert, fold, sync suppression. The caller holds the contact lock and audits afterwards."""
+    state = ConsentState.objects.filter(contact=contact, purpose=purpose).values_list("status", flat=True).first()
+    suppressed = bool(ledger.active_suppressions(hashes=[contact.email_hash], purpose_ids=[purpose.pk]))
+    refusal = ledger.refusal_for(action=action, method=method, actor=actor, status=state, suppressed=suppressed)
+    if refusal:
+        raise ConsentRefused(refusal)
+    event = ledger.new_event(contact_id=contact.pk, purpose=purpose, action=action, statement=statement,
+                             method=method, actor=actor, occurred_at=occurred_at, now=now,
+                             evidence_reference=evidence_reference)
+    event.save(force_insert=True)
+    folds = ledger.refold([(contact.pk, purpose.pk)])
+    ledger.sync_suppressions(folds, {contact.pk: contact.email_hash}, now)
+    return event
 
 
 def _purpose(purpose: Purpose | str) -> Purpose:
     return purpose if isinstance(purpose, Purpose) else Purpose.objects.get(code=purpose)
+
+
+def _audit_event(actor: Actor, contact: Contact, event: ConsentEvent) -> None:
+    record_audit(actor=actor, action=f"consent.{event.action}", obj=contact,
+                 changes={"purpose": event.purpose.code, "method": event.method,
+                          "statement_version": event.statement.version, "event_id": event.pk})
 
 
 # --- public journeys ------------------------------------------------------------------------
@@ -131,7 +105,11 @@ class SignUpResult:
 
 def sign_up(*, email: str, name: str, purposes: list[str], actor: Actor, postcode: str = "",
             topic_ids=(), method: str = Method.WEB_FORM) -> SignUpResult:
-    """A public sign-up. Answers the same way to the caller whether the address is known or not."""
+    """A public sign-up. Answers the same way to the caller whether the address is known or not.
+
+    Two sign-ups of one new address at once give one contact: the loser of the race meets the
+    unique address constraint inside a savepoint and carries on as a sign-up of a known address.
+    """
     from consent import notifications  # noqa: PLC0415 - avoids a cycle with notifications → tokens
 
     normalised = normalise_email(email)
@@ -140,51 +118,82 @@ def sign_up(*, email: str, name: str, purposes: list[str], actor: Actor, postcod
         raise ValidationError({"purposes": "Choose at least one thing you would like to hear from us about"})
     topics = list(Topic.objects.filter(pk__in=topic_ids, is_active=True))
     with transaction.atomic():
-        existing = Contact.objects.select_for_update().filter(email_normalised=normalised).first()
-        if existing and existing.confirmed_at:
-            record_audit(actor=actor, action="signup.known_address", obj=existing)
-            notifications.send_preferences_link_on_commit(existing)
-            return SignUpResult("sent_preferences_link", existing)
-        if existing:
-            _give_pending(existing, chosen, method, actor)
-            notifications.send_confirmation_on_commit(existing)
-            return SignUpResult("resent_confirmation", existing)
-        source = Contact.Source.API if method == Method.API else Contact.Source.WEB
-        contact = crm_services.create_contact(
-            email=email, name=name, postcode=postcode, source=source, topics=topics, actor=actor,
-        )
+        contact, created = _locked_contact_by_address(normalised), False
+        if contact is None:
+            contact, created = _create_or_find(normalised, email=email, name=name, postcode=postcode, topics=topics,
+                                               method=method, actor=actor)
+        if contact.confirmed_at and not created:
+            record_audit(actor=actor, action="signup.known_address", obj=contact)
+            notifications.send_preferences_link_on_commit(contact)
+            return SignUpResult("sent_preferences_link", contact)
         _give_pending(contact, chosen, method, actor)
         notifications.send_confirmation_on_commit(contact)
-    return SignUpResult("created", contact)
+    return SignUpResult("created" if created else "resent_confirmation", contact)
+
+
+def _locked_contact_by_address(normalised: str) -> Contact | None:
+    return Contact.objects.select_for_update().filter(email_normalised=normalised).first()
+
+
+def _create_or_find(normalised: str, *, email, name, postcode, topics, method, actor) -> tuple[Contact, bool]:
+    source = Contact.Source.API if method == Method.API else Contact.Source.WEB
+    try:
+        with transaction.atomic():  # a savepoint: the duplicate case rolls back to here, not the whole request
+            return crm_services.create_contact(email=email, name=name, postcode=postcode, source=source,
+                                               topics=topics, actor=actor), True
+    except (IntegrityError, crm_services.DuplicateContact):
+        contact = _locked_contact_by_address(normalised)  # the other sign-up committed first
+        if contact is None:
+            raise
+        return contact, False
 
 
 def _give_pending(contact: Contact, purposes, method: str, actor: Actor) -> None:
-    """Record 'given' (pending confirmation). Safe after a withdrawal: it is not a grant."""
+    """Record 'given' (pending confirmation) for each purpose not already given on the current wording.
+
+    Safe after a withdrawal: it is not a grant. A repeated sign-up on the same wording adds nothing.
+    """
+    now = timezone.now()
+    ledger.lock_contact(contact)
+    states = dict(ConsentState.objects.filter(contact=contact).values_list("purpose_id", "status"))
+    statements = dict(ConsentState.objects.filter(contact=contact).values_list("purpose_id", "statement_id"))
+    given = []
     for purpose in purposes:
-        ConsentEvent.objects.create(
-            contact=contact, purpose=purpose, action=Action.GIVEN, statement=current_statement(purpose),
-            method=method, recorded_by=None, recorded_by_label="the person",
-            occurred_at=timezone.now(), recorded_at=timezone.now(),
-        )
-        _sync_state(contact=contact, purpose=purpose)
-    record_audit(actor=actor, action="consent.given", obj=contact,
-                 changes={"purposes": sorted(p.code for p in purposes), "method": method})
+        statement = current_statement(purpose)
+        status = states.get(purpose.pk)
+        if status == Status.GRANTED or (status == Status.PENDING and statements[purpose.pk] == statement.pk):
+            continue
+        ledger.check_request(purpose=purpose, action=Action.GIVEN, method=method, statement=statement,
+                             occurred_at=now, now=now, actor=actor)
+        _append_locked(contact=contact, purpose=purpose, action=Action.GIVEN, method=method, actor=actor,
+                       statement=statement, occurred_at=now, now=now)
+        given.append(purpose.code)
+    if given:
+        record_audit(actor=actor, action="consent.given", obj=contact,
+                     changes={"purposes": sorted(given), "method": method})
+    else:
+        record_audit(actor=actor, action="signup.repeated", obj=contact, changes={"method": method})
 
 
 def confirm_sign_up(*, contact: Contact, actor: Actor) -> list[str]:
     """The person followed the emailed link and pressed the button: confirm what they asked for."""
-    pending = ConsentState.objects.filter(contact=contact, status=ConsentState.Status.PENDING).select_related(
-        "purpose", "statement"
-    )
+    now = timezone.now()
     confirmed = []
     with transaction.atomic():
+        ledger.lock_contact(contact)  # first: the pending states are read under the lock
+        pending = ConsentState.objects.filter(contact=contact, status=Status.PENDING).select_related(
+            "purpose", "statement")
         for state in pending:
             # Confirm on the wording the person saw when they signed up.
-            record_consent(contact=contact, purpose=state.purpose, action=Action.CONFIRMED,
-                           method=Method.EMAIL_CONFIRMATION, statement=state.statement, actor=actor)
+            ledger.check_request(purpose=state.purpose, action=Action.CONFIRMED, method=Method.EMAIL_CONFIRMATION,
+                                 statement=state.statement, occurred_at=now, now=now, actor=actor)
+            event = _append_locked(contact=contact, purpose=state.purpose, action=Action.CONFIRMED,
+                                   method=Method.EMAIL_CONFIRMATION, actor=actor, statement=state.statement,
+                                   occurred_at=now, now=now)
+            _audit_event(actor, contact, event)
             confirmed.append(state.purpose.code)
         if contact.confirmed_at is None:
-            contact.confirmed_at = timezone.now()
+            contact.confirmed_at = now
             contact.save(update_fields=["confirmed_at", "updated_at"])
     return confirmed
 
@@ -192,16 +201,15 @@ def confirm_sign_up(*, contact: Contact, actor: Actor) -> list[str]:
 def update_purposes_from_preference_centre(*, contact: Contact, wanted: set[str], offered: set[str],
                                            actor: Actor) -> None:
     """Grant or withdraw each offered purpose so that exactly ``wanted`` is granted."""
-    states = {s.purpose.code: s.status for s in ConsentState.objects.filter(contact=contact).select_related("purpose")}
     with transaction.atomic():
+        ledger.lock_contact(contact)
+        states = dict(ConsentState.objects.filter(contact=contact).values_list("purpose__code", "status"))
         for purpose in Purpose.objects.filter(code__in=offered):
-            granted = states.get(purpose.code) == ConsentState.Status.GRANTED
-            if purpose.code in wanted and not granted:
+            status = states.get(purpose.code)
+            if purpose.code in wanted and status != Status.GRANTED:
                 record_consent(contact=contact, purpose=purpose, action=Action.CONFIRMED,
                                method=Method.PREFERENCE_CENTRE, actor=actor)
-            elif purpose.code not in wanted and states.get(purpose.code) in {
-                ConsentState.Status.GRANTED, ConsentState.Status.PENDING
-            }:
+            elif purpose.code not in wanted and status in {Status.GRANTED, Status.PENDING}:
                 record_consent(contact=contact, purpose=purpose, action=Action.WITHDRAWN,
                                method=Method.PREFERENCE_CENTRE, actor=actor)
 
@@ -210,20 +218,28 @@ def withdraw(*, contact: Contact, purpose: Purpose | str, method: str, actor: Ac
              evidence_reference: str = "") -> ConsentEvent | None:
     """Withdraw one purpose. Idempotent: already withdrawn (or never given) records nothing new."""
     purpose = _purpose(purpose)
-    state = ConsentState.objects.filter(contact=contact, purpose=purpose).first()
-    if state is None or state.status == ConsentState.Status.WITHDRAWN:
-        if state is None:
+    statement = current_statement(purpose)
+    now = timezone.now()
+    ledger.check_request(purpose=purpose, action=Action.WITHDRAWN, method=method, statement=statement,
+                         occurred_at=now, now=now, actor=actor)
+    with transaction.atomic():
+        ledger.lock_contact(contact)
+        status = ConsentState.objects.filter(contact=contact, purpose=purpose).values_list("status", flat=True).first()
+        if status is None:
             return None
-        # Still make sure the address is suppressed (e.g. a complaint after an earlier withdrawal).
-        _sync_suppression(contact=contact, purpose=purpose, action=Action.WITHDRAWN, method=method,
-                          now=timezone.now())
-        return None
-    return record_consent(contact=contact, purpose=purpose, action=Action.WITHDRAWN, method=method, actor=actor,
-                          evidence_reference=evidence_reference)
+        if status == Status.WITHDRAWN:
+            # Still make sure the address is suppressed, as its ledger says it must be.
+            ledger.sync_suppressions(ledger.refold([(contact.pk, purpose.pk)]), {contact.pk: contact.email_hash}, now)
+            return None
+        event = _append_locked(contact=contact, purpose=purpose, action=Action.WITHDRAWN, method=method, actor=actor,
+                               statement=statement, occurred_at=now, now=now, evidence_reference=evidence_reference)
+        _audit_event(actor, contact, event)
+    return event
 
 
 def withdraw_everything(*, contact: Contact, method: str, actor: Actor) -> int:
     with transaction.atomic():
+        ledger.lock_contact(contact)
         events = [
             withdraw(contact=contact, purpose=state.purpose, method=method, actor=actor)
             for state in ConsentState.objects.filter(contact=contact).select_related("purpose")
@@ -243,7 +259,7 @@ def add_contact_with_consent(*, email: str, name: str, actor: Actor, method: str
                              source: str = Contact.Source.STAFF) -> Contact:
     """Staff add a person from a paper form, call or event, with evidence. Suppressed addresses are refused."""
     normalised = normalise_email(email)
-    if Suppression.objects.filter(address_hash=address_hash(normalised), lifted_at__isnull=True).exists():
+    if address_suppressed(normalised):
         raise AddressSuppressed({"email": "This address is suppressed (the person withdrew, complained, "
                                           "bounced or was erased) and cannot be added by staff or import."})
     if not evidence_reference.strip():
@@ -260,6 +276,8 @@ def add_contact_with_consent(*, email: str, name: str, actor: Actor, method: str
 
 
 # --- the person's own pages (preference centre, reached from a link sent to their address) ----
+# Each locks the contact row before its first write: those writes record audit entries (the audit
+# lock is held to commit), so the consent state rows they touch later must already be theirs.
 
 def request_preferences_link(*, email: str, actor: Actor) -> bool:
     """Email a preference-centre link if the address belongs to a confirmed contact.
@@ -286,6 +304,7 @@ def save_preference_centre(*, contact: Contact, details: dict, topics, needs: di
                            wanted_purposes: set[str], offered_purposes: set[str], actor: Actor) -> None:
     """Everything the preference centre form changes, in one transaction."""
     with transaction.atomic():
+        ledger.lock_contact(contact)
         crm_services.update_contact_details(contact=contact, actor=actor, **details)
         crm_services.set_contact_topics(contact=contact, topics=topics, actor=actor)
         crm_services.set_communication_needs(contact=contact, needs=needs, actor=actor)
@@ -310,6 +329,7 @@ def save_about_you(*, contact: Contact, answers: dict[str, str], wanted_purposes
         raise ValidationError({"purposes": "To keep your answers, tick at least one box to say how we may use "
                                            "them, or choose 'Delete my answers'"})
     with transaction.atomic():
+        ledger.lock_contact(contact)
         crm_services.save_equality_answers(contact=contact, answers=answers, actor=actor)
         update_purposes_from_preference_centre(contact=contact, wanted=wanted, offered=offered, actor=actor)
 
@@ -317,6 +337,7 @@ def save_about_you(*, contact: Contact, answers: dict[str, str], wanted_purposes
 def forget_about_you(*, contact: Contact, actor: Actor) -> None:
     """Blank every 'about you' answer and withdraw both equality purposes."""
     with transaction.atomic():
+        ledger.lock_contact(contact)
         if EqualityProfile.objects.filter(contact=contact).exists():
             crm_services.save_equality_answers(contact=contact, answers={}, actor=actor)
         update_purposes_from_preference_centre(contact=contact, wanted=set(), offered=_equality_purpose_codes(),
@@ -326,6 +347,12 @@ def forget_about_you(*, contact: Contact, actor: Actor) -> None:
 def withdraw_everything_by_person(*, contact: Contact, actor: Actor) -> int:
     """The person withdraws every consent; their 'about you' answers go too (no basis remains to keep them)."""
     with transaction.atomic():
+        ledger.lock_contact(contact)
         count = withdraw_everything(contact=contact, method=Method.PREFERENCE_CENTRE, actor=actor)
         forget_about_you(contact=contact, actor=actor)
     return count
+
+
+def _sync_state(*, contact: Contact, purpose: Purpose) -> None:
+    """Re-derive one state row from its ledger (used by merging, with both contacts locked)."""
+    ledger.refold([(contact.pk, purpose.pk)])

@@ -34,10 +34,49 @@ def normalise_email(raw: str) -> str:
     return normalised
 
 
+def suppression_peppers() -> list[tuple[str, str]]:
+    """(key id, pepper) pairs, the current one first.
+
+    ``SUPPRESSION_PEPPERS`` ("k2:new-secret,k1:old-secret") lets the pepper be rotated: new hashes use
+    the first; suppressions of erased people, whose addresses nobody knows any more, stay findable
+    under the older ones, so an old pepper is kept in the list for as long as such rows exist (the
+    ``rotate_suppression_pepper`` command re-hashes everything else and says how many remain).
+    """
+    configured = getattr(settings, "SUPPRESSION_PEPPERS", None)
+    if configured:
+        return list(configured)
+    return [("v1", settings.SUPPRESSION_PEPPER)]
+
+
+def parse_suppression_peppers(value: str) -> list[tuple[str, str]]:
+    """ "k2:new,k1:old" → [("k2", "new"), ("k1", "old")]. Raises ValueError for a malformed list."""
+    pairs = []
+    for item in (value or "").split(","):
+        key_id, sep, pepper = item.strip().partition(":")
+        if not sep or not key_id or not pepper:
+            raise ValueError("SUPPRESSION_PEPPERS must look like 'k2:new-secret,k1:old-secret'")
+        pairs.append((key_id, pepper))
+    if len({key_id for key_id, _ in pairs}) != len(pairs):
+        raise ValueError("SUPPRESSION_PEPPERS names a key id twice")
+    return pairs
+
+
+def _hmac(pepper: str, normalised_email: str) -> str:
+    return hmac.new(pepper.encode(), normalised_email.encode(), hashlib.sha256).hexdigest()
+
+
+def current_pepper_key_id() -> str:
+    return suppression_peppers()[0][0]
+
+
 def address_hash(normalised_email: str) -> str:
-    """Keyed hash used for suppressions and lookups; never reversible to the address."""
-    key = settings.SUPPRESSION_PEPPER.encode()
-    return hmac.new(key, normalised_email.encode(), hashlib.sha256).hexdigest()
+    """Keyed hash (current pepper) used for suppressions and lookups; never reversible to the address."""
+    return _hmac(suppression_peppers()[0][1], normalised_email)
+
+
+def address_hashes(normalised_email: str) -> list[str]:
+    """The address's hash under every configured pepper, the current one first (lookups across a rotation)."""
+    return [_hmac(pepper, normalised_email) for _, pepper in suppression_peppers()]
 
 
 def normalise_postcode(raw: str) -> str:

@@ -1,0 +1,221 @@
+"""The ledger's core, shared by the one-person and the many-people services.
+
+Lock order, everywhere: the contact row(s) first (ascending id when there are several), then
+consent state and suppression rows, then the audit head LAST (crm.audit.record_audit takes an
+advisory lock on PostgreSQL that is held until commit). A transaction that held the audit lock and
+then waited for a state row deadlocked against one holding the state row and waiting for the
+audit lock; with the contact lock taken first, nobody holds a person's state rows without also
+holding that person's contact row, so that wait cannot happen.
+
+The policy about who may do what is decided here, from the actor and the method together, so no
+caller can talk its way round it by passing a different method string.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from consent.models import ConsentEvent, ConsentState, ConsentStatement, Purpose, Suppression
+from consent.selectors import fold_status
+from crm.audit import Actor
+from crm.models import Contact
+
+Action = ConsentEvent.Action
+Method = ConsentEvent.Method
+Status = ConsentState.Status
+
+# Only these methods prove the person themself acted, from their own mailbox: the confirmation link
+# and the preference centre are reached from a link sent to the address. Only they may lift a
+# suppression or override a withdrawal, and only when the actor is the person (Actor.public()).
+PERSONS_OWN_METHODS = frozenset({Method.EMAIL_CONFIRMATION, Method.PREFERENCE_CENTRE})
+# A person signing up (web form, public API) gives consent pending confirmation: allowed even after
+# a withdrawal, because "given" is not a grant and nothing but the confirmation email follows.
+PERSONS_SIGN_UP_METHODS = frozenset({Method.WEB_FORM, Method.API})
+WITHDRAWAL_SUPPRESSION_REASON = {
+    Method.COMPLAINT: Suppression.Reason.COMPLAINT,
+    Method.HARD_BOUNCE: Suppression.Reason.HARD_BOUNCE,
+}
+CHUNK = 5000  # ids per IN (...) list: well under SQLite's variable limit
+
+
+class ConsentRefused(ValidationError):
+    """The ledger will not accept this event (e.g. a withdrawal would be overridden)."""
+
+
+class ContactGone(ValidationError):
+    """The person's record was erased or merged away while this request was on its way."""
+
+
+def is_the_person(actor: Actor) -> bool:
+    return actor.user is None and actor.label == "public"
+
+
+def recorder_label(actor: Actor) -> str:
+    if actor.user is not None:
+        return actor.label
+    return "the person" if is_the_person(actor) else "system"
+
+
+def lock_contact(contact: Contact) -> Contact:
+    """Take the person's row lock (first, before anything else) and refresh what consent reads from it."""
+    row = Contact.objects.select_for_update().filter(pk=contact.pk).values("email_hash", "confirmed_at").first()
+    if row is None:
+        raise ContactGone("This person's record no longer exists")
+    contact.email_hash, contact.confirmed_at = row["email_hash"], row["confirmed_at"]
+    return contact
+
+
+def lock_contacts(contact_ids: Iterable[int]) -> dict[int, str]:
+    """Lock many people at once, in ascending id order (so two batches never deadlock); id → email hash."""
+    ids = sorted(set(contact_ids))
+    locked = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = Contact.objects.select_for_update().filter(pk__in=ids[start:start + CHUNK]).order_by("pk")
+        locked.update(rows.values_list("pk", "email_hash"))
+    return locked
+
+
+def check_request(*, purpose: Purpose, action: str, method: str, statement: ConsentStatement, occurred_at,
+                  now, actor: Actor) -> None:
+    """What can be refused before looking at the person: unknown codes, wording, dates, who claims what."""
+    if action not in Action.values or method not in Method.values:
+        raise ConsentRefused("Unknown consent action or method")
+    if statement.purpose_id != purpose.pk or not statement.is_published:
+        raise ConsentRefused("Consent must be recorded against a published statement for this purpose")
+    if occurred_at > now + timezone.timedelta(minutes=5):
+        raise ConsentRefused("Consent cannot be recorded as happening in the future")
+    if method in PERSONS_OWN_METHODS and not is_the_person(actor):
+        raise ConsentRefused("Only the person themself, from a link sent to their address, can record consent "
+                             "by email confirmation or the preference centre")
+    if is_the_person(actor) and action == Action.CONFIRMED and method not in PERSONS_OWN_METHODS:
+        raise ConsentRefused("A person confirms by the link in their confirmation email or their preference centre")
+
+
+def refusal_for(*, action: str, method: str, actor: Actor, status: str | None, suppressed: bool) -> str | None:
+    """Why this person's event must be refused now, or None. Called with the contact row locked."""
+    if action == Action.WITHDRAWN:
+        return None
+    if action == Action.NEW_ADDRESS:
+        if status not in {Status.GRANTED, Status.PENDING}:
+            return "Only granted or pending consent waits for a new address to be confirmed"
+        return None
+    if method in PERSONS_OWN_METHODS:  # check_request has made sure the actor is the person
+        return None
+    if action == Action.GIVEN and is_the_person(actor) and method in PERSONS_SIGN_UP_METHODS:
+        return None
+    if status == Status.WITHDRAWN or suppressed:
+        return ("This person has withdrawn consent or is suppressed for this purpose. Only their own new, "
+                "confirmed sign-up can restore it.")
+    return None
+
+
+def active_suppressions(*, hashes: Iterable[str], purpose_ids: Iterable[int]) -> set[tuple[str, int]]:
+    hashes, purpose_ids = list(set(hashes)), list(set(purpose_ids))
+    found = set()
+    for start in range(0, len(hashes), CHUNK):
+        found.update(Suppression.objects.filter(
+            address_hash__in=hashes[start:start + CHUNK], purpose_id__in=purpose_ids, lifted_at__isnull=True,
+        ).values_list("address_hash", "purpose_id"))
+    return found
+
+
+def refold(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], tuple[str | None, ConsentEvent | None]]:
+    """Re-derive ConsentState for each (contact id, purpose id) from its whole ledger, in bulk.
+
+    Returns the fold per pair. The same fold (``fold_status``) answers "now" and "as of".
+    """
+    pairs = set(pairs)
+    by_purpose = defaultdict(list)
+    for contact_id, purpose_id in pairs:
+        by_purpose[purpose_id].append(contact_id)
+    folds = {}
+    for purpose_id, contact_ids in by_purpose.items():
+        for start in range(0, len(contact_ids), CHUNK):
+            folds.update(_refold_chunk(purpose_id, contact_ids[start:start + CHUNK]))
+    return folds
+
+
+def _refold_chunk(purpose_id: int, contact_ids: list[int]) -> dict:
+    events = defaultdict(list)
+    rows = ConsentEvent.objects.filter(contact_id__in=contact_ids, purpose_id=purpose_id).order_by(
+        "contact_id", "occurred_at", "id").only("id", "contact_id", "action", "method", "statement_id", "occurred_at")
+    for event in rows:
+        events[event.contact_id].append(event)
+    states = {s.contact_id: s for s in ConsentState.objects.filter(contact_id__in=contact_ids, purpose_id=purpose_id)}
+    changed, created, folds = [], [], {}
+    for contact_id in contact_ids:
+        status, last = fold_status(events[contact_id])
+        folds[(contact_id, purpose_id)] = (status, last)
+        if last is None:
+            continue
+        values = {"status": status, "statement_id": last.statement_id, "since": last.occurred_at,
+                  "last_event_id": last.pk}
+        state = states.get(contact_id)
+        if state is None:
+            created.append(ConsentState(contact_id=contact_id, purpose_id=purpose_id, **values))
+        elif any(getattr(state, field) != value for field, value in values.items()):
+            for field, value in values.items():
+                setattr(state, field, value)
+            changed.append(state)
+    ConsentState.objects.bulk_create(created, batch_size=1000)
+    ConsentState.objects.bulk_update(changed, ["status", "statement_id", "since", "last_event_id"], batch_size=1000)
+    return folds
+
+
+def sync_suppressions(folds: dict, hashes: dict[int, str], now) -> tuple[int, int]:
+    """Make each address's suppression follow its folded ledger, never the event just recorded.
+
+    Withdrawn at the end of the ledger: suppressed. Granted, and the newest event is the person's own
+    confirmation: lifted. Anything else (pending, or granted on staff evidence): left as it is. So an
+    older confirmation that arrives after a newer withdrawal never lifts that withdrawal's suppression.
+    Returns (suppressions added, suppressions lifted).
+    """
+    to_add, to_lift = [], defaultdict(list)
+    for (contact_id, purpose_id), (status, last) in folds.items():
+        if last is None:
+            continue
+        if status == Status.WITHDRAWN:
+            method = last.method if last.action == Action.WITHDRAWN else ""
+            reason = WITHDRAWAL_SUPPRESSION_REASON.get(method, Suppression.Reason.WITHDRAWAL)
+            to_add.append(Suppression(address_hash=hashes[contact_id], purpose_id=purpose_id, reason=reason,
+                                      created_at=now))
+        elif status == Status.GRANTED and last.action == Action.CONFIRMED and last.method in PERSONS_OWN_METHODS:
+            to_lift[purpose_id].append(hashes[contact_id])
+    added = len(add_suppressions(to_add))
+    lifted = 0
+    for purpose_id, lift_hashes in to_lift.items():
+        for start in range(0, len(lift_hashes), CHUNK):
+            lifted += Suppression.objects.filter(
+                address_hash__in=lift_hashes[start:start + CHUNK], purpose_id=purpose_id, lifted_at__isnull=True,
+            ).update(lifted_at=now)
+    return added, lifted
+
+
+def add_suppressions(rows: list[Suppression]) -> list[tuple[str, int]]:
+    """Insert the active suppressions not already there; returns the (hash, purpose id) pairs added.
+
+    Racing inserts of one address (two provider webhooks, or a webhook and an erasure) meet the
+    partial unique index; ``ignore_conflicts`` makes the loser a no-op instead of an error.
+    """
+    if not rows:
+        return []
+    existing = active_suppressions(hashes=[r.address_hash for r in rows], purpose_ids=[r.purpose_id for r in rows])
+    new, seen = [], set(existing)
+    for row in rows:
+        key = (row.address_hash, row.purpose_id)
+        if key not in seen:
+            seen.add(key)
+            new.append(row)
+    Suppression.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    return [(r.address_hash, r.purpose_id) for r in new]
+
+
+def new_event(*, contact_id: int, purpose: Purpose, action: str, statement: ConsentStatement, method: str,
+              actor: Actor, occurred_at, now, evidence_reference: str) -> ConsentEvent:
+    return ConsentEvent(
+        contact_id=contact_id, purpose=purpose, action=action, statement=statement, method=method,
+        recorded_by=actor.user, recorded_by_label=recorder_label(actor), occurred_at=occurred_at, recorded_at=now,
+        evidence_reference=(evidence_reference or "")[:200],
+    )
