@@ -7,7 +7,6 @@ when it has to be checked, and it stops while the requester is asked to clarify.
 """
 
 import calendar
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -193,16 +192,6 @@ def close_subject_access(*, case: SubjectAccessRequest, closed_on: date, outcome
 
 # --- the export -----------------------------------------------------------------------------
 
-# Higher layers (bulletins: deliveries, comments) add their part of "everything held" here from
-# their AppConfig.ready(): name → callable(contact) returning JSON-serialisable data. Consent
-# cannot import them (layer rule), so they register themselves.
-SUBJECT_ACCESS_SECTIONS: dict[str, Callable[[Contact], object]] = {}
-
-
-def register_subject_access_section(name: str, builder: Callable[[Contact], object]) -> None:
-    SUBJECT_ACCESS_SECTIONS[name] = builder
-
-
 def _contact_ids_of_person(contact: Contact) -> list[str]:
     """This record plus any duplicate records merged into it (their audit entries are about them too)."""
     merged = AuditEntry.objects.filter(
@@ -232,12 +221,13 @@ def _cases_about(contact: Contact) -> list[dict]:
 
 
 def subject_access_data(contact: Contact) -> dict:
-    """Everything held about one person, as one JSON-serialisable document."""
+    """Everything held about one person, as one JSON-serialisable document.
+
+    Sections registered by higher layers (``consent.registry``) come through ``personal_data_for``.
+    """
     data = personal_data_for(contact)
     data["audit_entries"] = audit_entries_about(contact)
     data["cases"] = _cases_about(contact)
-    for name, builder in SUBJECT_ACCESS_SECTIONS.items():
-        data[name] = builder(contact)
     return data
 
 

@@ -1,13 +1,16 @@
-"""Erasure of a person, and deletion of unconfirmed sign-ups past their retention limit.
+"""Erasure of a person: the one path that may delete ledger rows.
 
-The one path that may delete ledger rows: everything about the person goes, only suppression
-hashes and an audit entry without personal data remain.
+Everything about the person goes, in one transaction: the rows of higher layers (through the erasure
+steps they registered in ``consent.registry``), consent state and events, then the contact and what
+cascades from it. Only suppression hashes and audit entries without personal data remain; the
+audit entry records the anonymous counts each step returns.
 """
 
-from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from consent import registry
 from consent.models import ConsentEvent, ConsentState, ErasurePermit, Purpose, Suppression
 from crm.audit import Actor, record_audit
 from crm.models import Contact
@@ -16,44 +19,48 @@ from crm.models import Contact
 def erase_contact(*, contact: Contact, actor: Actor, reason: str = "request") -> str:
     """Delete the person and everything about them; keep only suppression hashes and an audit entry.
 
+    ``reason`` must not identify the person (e.g. "preference_centre", "erasure case ER-2026-0001").
     Returns the internal reference (the former primary key) for the case record.
     """
     reference = str(contact.pk)
-    now = timezone.now()
     with transaction.atomic():
-        for purpose in Purpose.objects.all():
-            Suppression.objects.filter(address_hash=contact.email_hash, purpose=purpose,
-                                       lifted_at__isnull=True).delete()
-            Suppression.objects.create(address_hash=contact.email_hash, purpose=purpose,
-                                       reason=Suppression.Reason.ERASURE, created_at=now)
-        _delete_person(contact)
+        contact = _locked(contact)
+        _suppress_everywhere(contact.email_hash)
+        erased = delete_person(contact)
         record_audit(actor=actor, action="contact.erased", object_type="crm.contact", object_id=reference,
-                     changes={"reason": reason})
+                     changes={"reason": reason, "erased": erased})
     return reference
 
 
-def delete_expired_sign_ups(*, actor: Actor, now=None) -> int:
-    """Unconfirmed web/API sign-ups older than the limit are deleted (no consent was ever confirmed)."""
-    cutoff = (now or timezone.now()) - timezone.timedelta(days=settings.UNCONFIRMED_SIGNUP_DAYS)
-    expired = Contact.objects.filter(
-        confirmed_at__isnull=True, created_at__lt=cutoff, source__in=[Contact.Source.WEB, Contact.Source.API]
-    )
-    count = 0
-    for contact in expired.iterator(chunk_size=500):
-        with transaction.atomic():
-            reference = contact.pk
-            _delete_person(contact)
-            record_audit(actor=actor, action="contact.unconfirmed_expired", object_type="crm.contact",
-                         object_id=str(reference))
-        count += 1
-    return count
+def _locked(contact: Contact) -> Contact:
+    """The contact row, locked first (the one lock order: contact, consent state, audit head last)."""
+    locked = Contact.objects.select_for_update().filter(pk=contact.pk).first()
+    if locked is None:
+        raise ValidationError("This person's record no longer exists")
+    return locked
 
 
-def _delete_person(contact: Contact) -> None:
-    """The one path that may delete ledger rows: the trigger checks for this permit."""
+def _suppress_everywhere(email_hash: str) -> None:
+    """An erased address is never emailed again, for any purpose, until the person signs up anew."""
+    now = timezone.now()
+    for purpose in Purpose.objects.all():
+        Suppression.objects.filter(address_hash=email_hash, purpose=purpose, lifted_at__isnull=True).delete()
+        Suppression.objects.create(address_hash=email_hash, purpose=purpose,
+                                   reason=Suppression.Reason.ERASURE, created_at=now)
+
+
+def delete_person(contact: Contact) -> dict[str, dict[str, int]]:
+    """Delete every row about ``contact`` (higher layers' first), in its own transaction.
+
+    Used by erasure, retention deletion and merging away a duplicate; each records its own audit
+    entry with the anonymous counts returned here (step name → counts).
+    """
     contact_id = contact.pk
-    ErasurePermit.objects.create(contact_id=contact_id)
-    ConsentState.objects.filter(contact_id=contact_id).delete()
-    ConsentEvent.objects.filter(contact_id=contact_id).delete()
-    contact.delete()
-    ErasurePermit.objects.filter(contact_id=contact_id).delete()
+    with transaction.atomic():
+        erased = registry.run_erasure_steps(contact)
+        ErasurePermit.objects.create(contact_id=contact_id)  # the ledger trigger checks for this permit
+        states = ConsentState.objects.filter(contact_id=contact_id).delete()[0]
+        events = ConsentEvent.objects.filter(contact_id=contact_id).delete()[0]
+        contact.delete()
+        ErasurePermit.objects.filter(contact_id=contact_id).delete()
+    return {**erased, "consent": {"events": events, "states": states}}

@@ -1,12 +1,14 @@
 """Everything held about one person, as JSON-ready data (download my data; subject access).
 
 ``personal_data_for`` is the single builder: the public "download my data" page and the staff
-subject-access feature both use it, so a person sees exactly what staff would send them. Later
-layers (deliveries, comments) may add their own sections to the returned dict.
+subject-access feature both use it, so a person sees exactly what staff would send them. Higher
+layers (deliveries, comments, invitations) add their sections through ``consent.registry``.
 """
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
+from consent import registry
 from consent.models import ConsentEvent, ConsentState, Suppression
 from crm.models import Contact, EqualityProfile
 
@@ -19,7 +21,7 @@ def _when(value) -> str | None:
 
 def personal_data_for(contact: Contact) -> dict:
     """A JSON-serialisable dict of every record about ``contact`` (no staff usernames)."""
-    return {
+    data = {
         "format_version": FORMAT_VERSION,
         "generated_at": _when(timezone.now()),
         "controller": "NHS South Sefton (My NHS)",
@@ -34,6 +36,11 @@ def personal_data_for(contact: Contact) -> dict:
         "consent_history": _consent_history(contact),
         "suppressions": _suppressions(contact),
     }
+    for name, section in registry.personal_data_sections(contact).items():
+        if name in data:  # a registered section must never hide one of the core records
+            raise ImproperlyConfigured(f"Personal data section {name!r} clashes with a built-in section")
+        data[name] = section
+    return data
 
 
 def _contact_details(contact: Contact) -> dict:

@@ -5,7 +5,8 @@ they are copied onto the survivor as new rows that keep what happened (occurred_
 method, who recorded it, the original recorded_at) and say where they came from in the evidence
 reference. The survivor's state is then re-derived from the combined history with the same fold
 the rest of the ledger uses, so a withdrawal in either history still wins if it is the latest
-fact. Finally the duplicate is deleted through the erasure permit path.
+fact. Finally the duplicate is deleted through the erasure path (``consent.erasure.delete_person``),
+which runs every erasure step registered by higher layers.
 """
 
 from dataclasses import dataclass
@@ -142,9 +143,10 @@ def merge_contacts(*, survivor: Contact, duplicate: Contact, actor: Actor) -> Co
         SubjectAccessRequest.objects.filter(contact=duplicate).update(contact=survivor)
         ErasureRequest.objects.filter(contact=duplicate).update(contact=survivor)
         contacts_merging.send(sender=Contact, survivor=survivor, duplicate=duplicate)
-        erasure._delete_person(duplicate)
+        # What the signal's receivers did not move to the survivor, the erasure steps delete.
+        erased = erasure.delete_person(duplicate)
         record_audit(actor=actor, action="contact.merged", obj=survivor,
                      changes={"survivor": survivor.pk, "duplicate": duplicate_id, "events_copied": copied, **extra})
         record_audit(actor=actor, action="contact.merged_away", object_type="crm.contact",
-                     object_id=str(duplicate_id), changes={"survivor": survivor.pk})
+                     object_id=str(duplicate_id), changes={"survivor": survivor.pk, "erased": erased})
     return survivor

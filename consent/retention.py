@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -35,13 +36,40 @@ def contacts_for_review(now: datetime | None = None) -> QuerySet[Contact]:
 
 
 def unconfirmed_sign_ups() -> QuerySet[Contact]:
-    """Web/API sign-ups still waiting for the person to follow the confirmation link."""
-    return Contact.objects.filter(confirmed_at__isnull=True, source__in=[Contact.Source.WEB, Contact.Source.API])
+    """Web/API sign-ups still waiting for the person to follow the confirmation link.
+
+    Consent recorded with evidence (staff, from a paper form or a call) counts as confirmation: a
+    sign-up who never clicked but then told staff "yes" is a confirmed person, never expired.
+    """
+    evidenced = ConsentEvent.objects.filter(contact_id=OuterRef("pk"), action=ConsentEvent.Action.CONFIRMED).exclude(
+        evidence_reference="")
+    return Contact.objects.filter(
+        confirmed_at__isnull=True, source__in=[Contact.Source.WEB, Contact.Source.API]
+    ).exclude(Exists(evidenced))
 
 
 def expired_unconfirmed_sign_ups(now: datetime | None = None) -> QuerySet[Contact]:
     cutoff = (now or timezone.now()) - timezone.timedelta(days=settings.UNCONFIRMED_SIGNUP_DAYS)
     return unconfirmed_sign_ups().filter(created_at__lt=cutoff)
+
+
+def delete_expired_sign_ups(*, actor: Actor, now: datetime | None = None) -> int:
+    """Delete unconfirmed sign-ups past the limit, one person per transaction, each audited.
+
+    Each person is locked and checked again before deletion: one who confirms (or whom staff record
+    consent for) while the run is going is kept.
+    """
+    count = 0
+    for contact_id in list(expired_unconfirmed_sign_ups(now).values_list("pk", flat=True)):
+        with transaction.atomic():
+            contact = expired_unconfirmed_sign_ups(now).select_for_update().filter(pk=contact_id).first()
+            if contact is None:
+                continue
+            erased = erasure.delete_person(contact)
+            record_audit(actor=actor, action="contact.unconfirmed_expired", object_type="crm.contact",
+                         object_id=str(contact_id), changes={"erased": erased})
+        count += 1
+    return count
 
 
 @dataclass(frozen=True)
@@ -52,7 +80,7 @@ class RetentionRun:
 
 def run_retention(*, actor: Actor, now: datetime | None = None) -> RetentionRun:
     """The nightly duty: delete expired unconfirmed sign-ups, count who awaits review, record both."""
-    deleted = erasure.delete_expired_sign_ups(actor=actor, now=now)
+    deleted = delete_expired_sign_ups(actor=actor, now=now)
     awaiting = contacts_for_review(now).count()
     record_audit(actor=actor, action=RUN_ACTION, object_type="consent.retention",
                  changes={"deleted_unconfirmed": deleted, "awaiting_review": awaiting})

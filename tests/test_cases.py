@@ -7,12 +7,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from consent import cases, services
+from consent import cases, registry, services
 from consent.models import ErasureRequest, SubjectAccessRequest, Suppression
 from crm.audit import Actor, record_audit
 from crm.models import AuditEntry, Contact, EqualityProfile, Organisation, Topic
 from crm.roles import DATA_PROTECTION, ENGAGEMENT
 from crm.services import set_communication_needs
+from tests.erasure_support import assert_no_trace, rows_with, table_rows
 from tests.public_support import database_dump
 
 pytestmark = pytest.mark.django_db
@@ -144,9 +145,15 @@ def test_case_pages_refuse_other_roles_before_lookup(staff_client, actor):
 # --- the export -----------------------------------------------------------------------------
 
 @pytest.fixture
-def two_people(make_contact, actor):
+def rows_before_people(db):
+    """Every row before the two people below exist (reference data holds outward codes and localities)."""
+    return table_rows()
+
+
+@pytest.fixture
+def two_people(rows_before_people, make_contact, actor):
     """The requester with one of every kind of record, and someone else with theirs."""
-    org = Organisation.objects.create(name="Litherland Carers Group", kind=Organisation.Kind.VOLUNTARY)
+    org = Organisation.objects.create(name="Netherton Carers Group", kind=Organisation.Kind.VOLUNTARY)
     me = make_contact(email="requester@example.org", name="Rhiannon Requester", postcode="L21 4AA",
                       topics=[Topic.objects.get(name="Cancer")], organisation=org,
                       purposes=("bulletin", "equality_monitoring"))
@@ -171,7 +178,7 @@ def test_export_holds_every_kind_of_record_and_nothing_about_anyone_else(staff_c
     text = response.content.decode()
     data = json.loads(text)
     assert data["contact"]["email"] == "requester@example.org" and data["contact"]["postcode"] == "L21 4AA"
-    assert data["contact"]["organisation"] == "Litherland Carers Group"
+    assert data["contact"]["organisation"] == "Netherton Carers Group"
     assert [t["name"] for t in data["topics"]] == ["Cancer"]
     assert [n["need"] for n in data["communication_needs"]] == ["braille"]
     assert data["equality_answers"]["answers"]["ethnic_group"]["answer"] == "white_irish"
@@ -199,11 +206,11 @@ def test_export_holds_every_kind_of_record_and_nothing_about_anyone_else(staff_c
 
 def test_export_includes_sections_registered_by_higher_layers(two_people, actor):
     me, _ = two_people
-    cases.register_subject_access_section("deliveries", lambda contact: [{"bulletin": "November", "to": contact.pk}])
+    registry.register_personal_data_section("deliveries", lambda contact: [{"bulletin": "November", "to": contact.pk}])
     try:
         assert cases.subject_access_data(me)["deliveries"] == [{"bulletin": "November", "to": me.pk}]
     finally:
-        cases.SUBJECT_ACCESS_SECTIONS.pop("deliveries")
+        registry.unregister_personal_data_section("deliveries")
 
 
 def test_export_includes_audit_entries_of_records_merged_into_this_one(make_contact, actor):
@@ -224,7 +231,7 @@ def test_export_needs_a_linked_contact(staff_client, actor):
 
 # --- erasure --------------------------------------------------------------------------------
 
-def test_erasure_leaves_no_trace_and_the_address_stays_refused(staff_client, two_people):
+def test_erasure_leaves_no_trace_and_the_address_stays_refused(staff_client, rows_before_people, two_people):
     me, _ = two_people
     me_id = me.pk
     client = staff_client(DATA_PROTECTION)
@@ -246,6 +253,10 @@ def test_erasure_leaves_no_trace_and_the_address_stays_refused(staff_client, two
     for trace in ("Rhiannon", "Requester", "requester@example.org", "L21 4AA", str(me.public_id)):
         assert trace not in dump, trace
     assert "Barnaby Bystander" in dump  # the dump does include people's data: the check is real
+    # Partial identifiers too: outward code, inward code, locality (L21 is Seaforth & Litherland), local part.
+    assert_no_trace(before=rows_before_people, whole=["requester@example.org", "Rhiannon Requester", me.public_id.hex],
+                    partial=["requester", "Rhiannon", "L21", "4AA", "Seaforth", "Litherland"])
+    assert rows_with(table_rows() - rows_before_people, ["L30", "9ZZ", "bystander", "Barnaby"])  # the check is real
     assert Suppression.objects.filter(address_hash=me.email_hash, reason="erasure").exists()
     assert AuditEntry.objects.filter(action="contact.erased", object_id=str(me_id)).exists()
 

@@ -10,6 +10,7 @@ from consent.models import ConsentEvent, ConsentState, ConsentStatement, Purpose
 from crm.audit import Actor
 from crm.models import Contact
 from crm.normalise import normalise_email
+from tests.erasure_support import assert_no_trace, table_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -116,9 +117,13 @@ def test_state_unique_per_contact_and_purpose(make_contact):
 
 
 def test_erasure_leaves_only_suppression_and_blocks_staff_re_add(make_contact, actor):
-    contact = make_contact(email="erase.me@example.org", name="Zebedee Quux")
+    before = table_rows()
+    contact = make_contact(email="erase.me@example.org", name="Zebedee Quux", postcode="L23 0QB")
     erasure.erase_contact(contact=contact, actor=actor)
     assert not Contact.objects.exists()
     assert not ConsentEvent.objects.exists()
+    # Nothing whole or partial is left: L23 is the outward code, Crosby its locality, erase.me the local part.
+    assert_no_trace(before=before, whole=["erase.me@example.org", "Zebedee Quux", "L23 0QB", contact.public_id.hex],
+                    partial=["erase.me", "Zebedee", "Quux", "L23", "0QB", "Crosby"])
     with pytest.raises(services.AddressSuppressed):
         make_contact(email="Erase.Me@example.org")
