@@ -10,5 +10,6 @@ urlpatterns = [
     # Both apps' staff pages live under /staff/ (consent's first: it holds the dashboard at /staff/).
     path("staff/", include("consent.staff.urls")),
     path("staff/", include("crm.staff.urls")),
+    path("", include("bulletins.urls")),  # staff/bulletins/... and bulletins/...
     path("", include("consent.urls")),
 ]

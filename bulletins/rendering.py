@@ -1,0 +1,121 @@
+"""A bulletin as an email: HTML built for mail clients (tables, inlined CSS) and a plain-text part.
+
+``render_variant`` renders once per distinct set of matching items and holds no personal data:
+per-recipient links are markers (``[[unsubscribe_url]]`` ...) that ``personalise`` fills in for
+each message. The sender caches variants by their matching set, so a send of 100,000 people with
+five distinct topic mixes renders five times.
+"""
+
+import re
+from dataclasses import dataclass
+
+import css_inline
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from bulletins.models import Bulletin, Item
+from bulletins.plaintext import html_to_text
+from bulletins.sanitise import markdown_to_safe_html
+from consent.tokens import personal_link_tokens
+
+MARKERS = ("unsubscribe_url", "preferences_url", "web_version_url", "comment_url")
+_MARKER = re.compile(r"\[\[([a-z_]+)\]\]")
+# <style> rules move onto the elements (mail clients drop <style>); media queries stay in <head>.
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+@dataclass(frozen=True)
+class RenderedVariant:
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RenderedItem:
+    item: Item
+    body_html: str
+    body_text: str
+    matches: bool
+
+    @property
+    def anchor(self) -> str:
+        return f"item-{self.item.pk}"
+
+
+def ordered_items(bulletin: Bulletin, matching_item_ids: frozenset[int]) -> list[Item]:
+    """Every item; those in ``matching_item_ids`` first, position order within each group."""
+    items = list(bulletin.items.select_related("topic").order_by("position"))
+    return [i for i in items if i.pk in matching_item_ids] + [i for i in items if i.pk not in matching_item_ids]
+
+
+def rendered_items(bulletin: Bulletin, matching_item_ids: frozenset[int] = frozenset()) -> list[RenderedItem]:
+    rendered = []
+    for item in ordered_items(bulletin, matching_item_ids):
+        body_html = markdown_to_safe_html(item.body_markdown)
+        rendered.append(RenderedItem(item=item, body_html=mark_safe(body_html),  # noqa: S308 - sanitised by nh3
+                                     body_text=html_to_text(body_html), matches=item.pk in matching_item_ids))
+    return rendered
+
+
+def render_variant(*, bulletin: Bulletin, matching_item_ids: frozenset[int] = frozenset()) -> RenderedVariant:
+    items = rendered_items(bulletin, frozenset(matching_item_ids))
+    introduction_html = markdown_to_safe_html(bulletin.introduction)
+    context = {
+        "bulletin": bulletin,
+        "items": items,
+        "any_match": any(i.matches for i in items),
+        "introduction_html": mark_safe(introduction_html),  # noqa: S308 - sanitised by nh3
+        "introduction_text": html_to_text(introduction_html),
+        "comments_open": any(i.item.comments_enabled for i in items),
+        "organisation": getattr(settings, "ORGANISATION_NAME", "NHS South Sefton"),
+        "site_url": settings.SITE_URL,
+        **{name: f"[[{name}]]" for name in MARKERS},
+    }
+    html = _INLINER.inline(render_to_string("bulletins/email/bulletin.html", context))
+    text = render_to_string("bulletins/email/bulletin.txt", context)
+    return RenderedVariant(subject=bulletin.subject, preheader=bulletin.preheader, html=html, text=text)
+
+
+def personalise(text_or_html: str, merge: dict[str, str], *, html: bool = False) -> str:
+    """Fill the ``[[marker]]`` slots from ``merge`` (values HTML-escaped when ``html``).
+
+    A marker with no value is left as it is, so a missing link shows in tests instead of vanishing.
+    """
+    def value(match):
+        name = match.group(1)
+        if name not in merge:
+            return match.group(0)
+        return escape(merge[name]) if html else merge[name]
+
+    return _MARKER.sub(value, text_or_html)
+
+
+def web_version_url(bulletin: Bulletin) -> str:
+    return settings.SITE_URL + reverse("bulletins:web_version", args=[bulletin.public_id])
+
+
+def merge_values_for(*, bulletin: Bulletin, contact) -> dict[str, str]:
+    """The real per-recipient links for one person's copy (signed, purpose-bound tokens)."""
+    make = personal_link_tokens.make_token
+    return {
+        "unsubscribe_url": settings.SITE_URL + reverse("consent:unsubscribe", args=[make(contact, "unsubscribe")]),
+        "preferences_url": settings.SITE_URL + reverse("consent:preferences", args=[make(contact, "preferences")]),
+        "web_version_url": web_version_url(bulletin),
+        "comment_url": settings.SITE_URL + reverse(
+            "bulletins:web_version_comment", args=[bulletin.public_id, make(contact, "comment")]),
+    }
+
+
+def preview_merge_values(bulletin: Bulletin) -> dict[str, str]:
+    """Links for previews and test sends: they lead to public pages and act for nobody."""
+    return {
+        "unsubscribe_url": settings.SITE_URL + reverse("consent:preferences_request"),
+        "preferences_url": settings.SITE_URL + reverse("consent:preferences_request"),
+        "web_version_url": web_version_url(bulletin),
+        "comment_url": web_version_url(bulletin),
+    }
