@@ -6,13 +6,14 @@ the web page so both give the same per-field messages.
 """
 
 from django.core.exceptions import ValidationError
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from consent import services
 from consent.forms import SignUpForm
-from consent.models import ConsentEvent
+from consent.models import ConsentEvent, Purpose
 from consent.ratelimits import PublicClientThrottle
 from consent.selectors import current_statements
+from crm.api_schemas import NO_CONTROLS, VALIDATION_DETAIL, UnicodeText, error_responses, form_errors
 from crm.audit import Actor, client_ip
 from crm.models import Topic
 from crm.services import DuplicateContact
@@ -25,22 +26,36 @@ SIGN_UP_ACCEPTED = (
 )
 
 
+# Offered at sign-up; the equality purposes are asked separately, on the "about you" step.
+SIGN_UP_PURPOSES = [code for code in Purpose.Code.values
+                    if code not in (Purpose.Code.EQUALITY_MONITORING, Purpose.Code.EQUALITY_TARGETING)]
+
+
+def _documented(**json_schema) -> dict:
+    """What the form checks, stated in the OpenAPI schema only: the form itself validates, so that
+    the API and the web page give the same message per field."""
+    return {"json_schema_extra": json_schema}
+
+
 class SignUpIn(Schema):
-    # Defaults let the form report a missing field with its own message, like the web page does.
-    email: str = ""
-    name: str = ""
-    postcode: str | None = ""
-    topics: list[str] = []
-    purposes: list[str] = []
+    # Defaults let the form report a missing field with its own message, like the web page does;
+    # the form also refuses line breaks and control characters, naming the field.
+    email: UnicodeText = Field("", **_documented(format="email", minLength=3, maxLength=254, pattern=NO_CONTROLS))
+    name: UnicodeText = Field("", **_documented(minLength=1, maxLength=200, pattern=NO_CONTROLS))
+    postcode: UnicodeText | None = Field("", description="A UK postcode, like L20 3NJ; may be left out",
+                                         **_documented(maxLength=10))
+    topics: list[UnicodeText] = Field([], max_length=100, description="Topic slugs from GET /topics")
+    purposes: list[UnicodeText] = Field(
+        [], max_length=20, description="Purpose codes from GET /purposes: at least one",
+        **_documented(minItems=1, items={"type": "string", "enum": SIGN_UP_PURPOSES}))
+
+    model_config = {"json_schema_extra": {"required": ["email", "name", "purposes"], "examples": [{
+        "email": "sam.jones@example.org", "name": "Sam Jones", "postcode": "L20 3NJ",
+        "topics": ["respiratory"], "purposes": ["bulletin"]}]}}
 
 
 class MessageOut(Schema):
     detail: str
-
-
-class ValidationErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]]
 
 
 class TopicOut(Schema):
@@ -64,7 +79,7 @@ class PurposeOut(Schema):
 
 @router.post(
     "/signup",
-    response={202: MessageOut, 422: ValidationErrorOut, 429: MessageOut},
+    response={202: MessageOut, **error_responses(400, 422, 429)},
     throttle=[PublicClientThrottle("consent.api.sign_up")],
     summary="Sign up for My NHS",
     description=(
@@ -94,8 +109,7 @@ def sign_up(request, payload: SignUpIn):
             form.add_service_errors(error)
         else:
             return Status(202, {"detail": SIGN_UP_ACCEPTED})
-    errors = {field: list(messages) for field, messages in form.errors.items()}
-    return Status(422, {"detail": "Check the fields listed in errors.", "errors": errors})
+    return Status(422, {"detail": VALIDATION_DETAIL, "errors": form_errors(form)})
 
 
 @router.get("/topics", response=list[TopicOut], summary="Topics a person can choose")

@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from crm.api import api
+from bulletins.webhooks import notify_receipt
+from crm.api import api, not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("api/v1/<path:unmatched>", not_found),  # JSON 404, as the API schema documents
     path("anymail/", include("anymail.urls")),
+    path("provider/notify/receipts/", notify_receipt, name="notify_receipt"),  # GOV.UK Notify callbacks
     # Both apps' staff pages live under /staff/ (consent's first: it holds the dashboard at /staff/).
     path("staff/", include("consent.staff.urls")),
     path("staff/", include("crm.staff.urls")),

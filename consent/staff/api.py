@@ -2,11 +2,12 @@
 
 Each route checks, through the personal token, the same permissions as the matching staff page.
 Equality answers are included only for tokens whose owner holds ``crm.view_equality_data``, and
-each such read is audited exactly like the page.
+each such read is audited exactly like the page. Numbers and text are bounded at the edge, so
+nothing a client sends can overflow or be refused by the database (422, never 500).
 """
 
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -14,37 +15,44 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from consent import services
 from consent.exports import personal_data_for
 from consent.models import ConsentState, ConsentStatement, Purpose
 from consent.search import MAX_PAGE_SIZE, PAGE_SIZE, PURPOSE_STATES, ContactFilters, search_contacts
 from consent.staff.forms import STAFF_ACTIONS, STAFF_METHODS
+from crm.api_schemas import MAX_ID, MAX_INT32, VALIDATION_DETAIL, PlainText, error_responses, service_errors
 from crm.audit import actor_from_request
-from crm.models import Contact, Locality, Topic
+from crm.models import CommunicationNeed, Contact, Locality, Topic
 from crm.services import record_equality_view
 from crm.staff.api_auth import StaffTokenAuth
 
 router = Router(tags=["staff contacts"])
 
+# A client's clock may run a little ahead of ours (the ledger allows the same).
+FUTURE_TOLERANCE = timedelta(minutes=5)
 StaffMethod = Literal[tuple(value for value, _ in STAFF_METHODS)]
 StaffAction = Literal[tuple(str(value) for value, _ in STAFF_ACTIONS)]
 
 
 class ContactSearchIn(Schema):
-    name: str = ""
+    name: PlainText = Field("", max_length=200)
     name_match: Literal["contains", "prefix"] = "contains"
-    email: str = ""
-    postcode: str = ""
-    locality: str = Field("", description="Locality slug, e.g. bootle")
-    topic: str = Field("", description="Topic slug")
-    purpose: str = Field("", description="Purpose code; use with purpose_state")
+    email: PlainText = Field("", max_length=254, description="A whole address, or its start")
+    postcode: PlainText = Field("", max_length=10, description="A whole postcode, or its start")
+    locality: PlainText = Field("", max_length=50, description="Locality slug, e.g. bootle")
+    topic: PlainText = Field("", max_length=50, description="Topic slug")
+    purpose: Literal["", *Purpose.Code.values] = Field("", description="Purpose code; use with purpose_state")
     purpose_state: Literal["", *PURPOSE_STATES] = ""
     kind: Literal["", *Contact.Kind.values] = ""
-    organisation: int | None = None
-    need: str = ""
-    after: int | None = Field(None, ge=1, description="Cursor: contacts older than this (next_after of a page)")
-    before: int | None = Field(None, ge=1, description="Cursor: contacts newer than this (prev_before of a page)")
+    organisation: int | None = Field(None, ge=1, le=MAX_ID, description="Organisation id")
+    need: Literal["", *CommunicationNeed.Need.values] = Field("", description="Communication need code")
+    after: int | None = Field(None, ge=1, le=MAX_ID,
+                              description="Cursor: contacts older than this (next_after of a page)")
+    before: int | None = Field(None, ge=1, le=MAX_ID,
+                               description="Cursor: contacts newer than this (prev_before of a page)")
     limit: int = Field(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
 
@@ -88,13 +96,34 @@ class ContactDetailOut(ContactSummaryOut):
         None, description="Only for tokens with crm.view_equality_data; each read is audited")
 
 
+def _iso_text(value):
+    # JSON has no date type: only the ISO 8601 text the schema documents, not a number of seconds.
+    if value is not None and not isinstance(value, str):
+        raise PydanticCustomError("datetime_type", "Enter a date and time like 2026-11-30T14:00:00Z")
+    return value
+
+
+def _real_moment(value: datetime | None) -> datetime | None:
+    # Years near 1 or 9999 overflow when converted to UTC for storage; nothing real is out there.
+    if value is not None and not 1900 <= value.year <= 2999:
+        raise PydanticCustomError("date_range", "Enter a date between the years 1900 and 2999")
+    return value
+
+
 class ConsentIn(Schema):
-    purpose: str
+    purpose: Literal[tuple(Purpose.Code.values)]
     action: StaffAction
     method: StaffMethod
-    statement_version: int | None = Field(None, description="Published version; default the current one")
-    occurred_at: datetime | None = Field(None, description="When it happened; default now")
-    evidence_reference: str = Field(min_length=1, max_length=200)
+    statement_version: int | None = Field(None, ge=1, le=MAX_INT32,
+                                          description="Published version; default the current one")
+    occurred_at: Annotated[datetime | None, BeforeValidator(_iso_text), AfterValidator(_real_moment)] = Field(
+        None, strict=False, description="When it happened (no later than now); default now. Without an offset: UK time")
+    evidence_reference: PlainText = Field(min_length=1, max_length=200,
+                                          description="Where the evidence is kept, e.g. a form or call reference")
+
+    # Strict: a JSON body means what its types say (true is not a version number, "5" not 5).
+    model_config = {"strict": True, "json_schema_extra": {"examples": [{
+        "purpose": "events", "action": "confirmed", "method": "phone", "evidence_reference": "Call log 2026-118"}]}}
 
 
 class ConsentEventOut(Schema):
@@ -107,10 +136,6 @@ class ConsentEventOut(Schema):
     recorded_at: datetime
     evidence_reference: str
     state: str
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 def _summary(contact: Contact) -> dict:
@@ -129,7 +154,8 @@ def _pk_for(model, slug: str) -> int | None:
     return model.objects.filter(slug=slug).values_list("pk", flat=True).first() or -1
 
 
-@router.get("", response=ContactPageOut, auth=StaffTokenAuth("crm.view_contact"), url_name="staff_contacts",
+@router.get("", response={200: ContactPageOut, **error_responses(401, 403, 422)},
+            auth=StaffTokenAuth("crm.view_contact"), url_name="staff_contacts",
             summary="Search contacts (keyset pagination, newest first)")
 def search(request: HttpRequest, query: Query[ContactSearchIn]):
     filters = ContactFilters(
@@ -150,8 +176,9 @@ def _equality_answers(request: HttpRequest, contact: Contact) -> dict[str, str] 
     return {field: item["answer"] for field, item in answers["answers"].items()} if answers else {}
 
 
-@router.get("/{uuid:public_id}", response=ContactDetailOut, auth=StaffTokenAuth("crm.view_contact"),
-            url_name="staff_contact",
+# A malformed id matches no route: the API's catch-all answers its JSON 404 (crm.api.not_found).
+@router.get("/{uuid:public_id}", response={200: ContactDetailOut, **error_responses(401, 403, 404)},
+            auth=StaffTokenAuth("crm.view_contact"), url_name="staff_contact",
             summary="One contact with topics, needs and consent states")
 def detail(request: HttpRequest, public_id: UUID):
     contact = get_object_or_404(Contact.objects.select_related("locality", "organisation"), public_id=public_id)
@@ -170,22 +197,33 @@ def detail(request: HttpRequest, public_id: UUID):
     }
 
 
-@router.post("/{uuid:public_id}/consents", response={201: ConsentEventOut, 422: ErrorOut},
+def _invalid(field: str, message: str) -> Status:
+    return Status(422, {"detail": VALIDATION_DETAIL, "errors": {field: [message]}})
+
+
+@router.post("/{uuid:public_id}/consents",
+             response={201: ConsentEventOut, **error_responses(400, 401, 403, 404, 422)},
              auth=StaffTokenAuth("crm.view_contact", "consent.add_consentevent"), url_name="staff_contact_consents",
-             summary="Record consent given or withdrawn (paper, phone, event, on request)")
+             summary="Record consent given or withdrawn (paper, phone, event, on request)",
+             description=(
+                 "Answers 422 with a message per field for invalid input, and 422 with the reason as `detail` "
+                 "when the person's consent record forbids the event (for example consent given over a "
+                 "withdrawal or a suppression: only the person's own confirmed sign-up can restore it)."))
 def record_consent(request: HttpRequest, public_id: UUID, payload: ConsentIn):
     contact = get_object_or_404(Contact, public_id=public_id)
     purpose = Purpose.objects.filter(code=payload.purpose).first()
     if purpose is None:
-        return Status(422, {"detail": f"Unknown purpose: {payload.purpose}"})
+        return _invalid("purpose", f"Unknown purpose: {payload.purpose}")
     statement = None
     if payload.statement_version is not None:
         statement = ConsentStatement.objects.filter(purpose=purpose, version=payload.statement_version).first()
         if statement is None:
-            return Status(422, {"detail": "No such wording version for this purpose"})
+            return _invalid("statement_version", "No such wording version for this purpose")
     occurred_at = payload.occurred_at
     if occurred_at is not None and timezone.is_naive(occurred_at):
         occurred_at = timezone.make_aware(occurred_at)  # read as local (Europe/London) time
+    if occurred_at is not None and occurred_at > timezone.now() + FUTURE_TOLERANCE:
+        return _invalid("occurred_at", "Enter a time that has already happened")
     try:
         event = services.record_consent(
             contact=contact, purpose=purpose, action=payload.action, method=payload.method, statement=statement,
@@ -193,7 +231,10 @@ def record_consent(request: HttpRequest, public_id: UUID, payload: ConsentIn):
             actor=actor_from_request(request),
         )
     except ValidationError as error:
-        return Status(422, {"detail": " ".join(error.messages)})
+        # The ledger's refusals concern the request as a whole: their reason is the detail.
+        errors = service_errors(error)
+        detail = " ".join(errors["body"]) if set(errors) == {"body"} else VALIDATION_DETAIL
+        return Status(422, {"detail": detail, "errors": errors})
     state = ConsentState.objects.get(contact=contact, purpose=purpose)
     return Status(201, {
         "id": event.pk, "purpose": purpose.code, "action": event.action, "method": event.method,

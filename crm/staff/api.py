@@ -7,9 +7,10 @@ matching staff page, so a token can never do more than its owner could in the br
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
+from crm.api_schemas import MAX_INT32, PlainText, error_responses
 from crm.staff import selectors
 from crm.staff.api_auth import StaffTokenAuth
 
@@ -42,13 +43,14 @@ class AuditEntryOut(Schema):
 
 
 class AuditFilter(Schema):
-    action: str = ""
-    object_type: str = ""
-    object_id: str = ""
-    actor: str = ""
+    action: PlainText = Field("", max_length=80, description="Action code or its start: staff. finds every staff action")
+    object_type: PlainText = Field("", max_length=80)
+    object_id: PlainText = Field("", max_length=64)
+    actor: PlainText = Field("", max_length=150, description="Who acted, as shown in the log")
 
 
-@router.get("/me", response=MeOut, auth=StaffTokenAuth(), summary="The staff member the token belongs to")
+@router.get("/me", response={200: MeOut, **error_responses(401)}, auth=StaffTokenAuth(),
+            summary="The staff member the token belongs to")
 def me(request: HttpRequest):
     user = request.user
     return {
@@ -60,12 +62,18 @@ def me(request: HttpRequest):
 
 
 class AuditPagination(PageNumberPagination):
+    class Input(Schema):
+        # Bounded, so that (page - 1) * page_size always fits the database's OFFSET: a larger page
+        # number answers 422 rather than overflowing in the driver (a 500).
+        page: int = Field(1, ge=1, le=MAX_INT32)
+        page_size: int | None = Field(None, ge=1, le=500, description="Default 50")
+
     def __init__(self, **kwargs):
         super().__init__(page_size=50, max_page_size=500, **kwargs)
 
 
-@router.get("/audit", response=list[AuditEntryOut], auth=StaffTokenAuth("crm.view_auditentry"),
-            summary="Audit log entries, newest first")
+@router.get("/audit", response={200: list[AuditEntryOut], **error_responses(401, 403, 422)},
+            auth=StaffTokenAuth("crm.view_auditentry"), summary="Audit log entries, newest first")
 @paginate(AuditPagination)
 def audit(request: HttpRequest, filters: Query[AuditFilter]):
     # A queryset, so the paginator slices it in SQL (the log grows without limit).
