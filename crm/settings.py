@@ -55,12 +55,13 @@ INSTALLED_APPS = [
     "axes",
     "anymail",
     "import_export",
-    "ninja",  # serves /api/v1/docs from its own static files (no CDN, no inline script: CSP)
     "huey.contrib.djhuey",
     "crm",
     "consent",
     "segments",
     "bulletins",
+    # After crm, so that crm's export_openapi_schema (which finds our API) replaces ninja's.
+    "ninja",  # serves /api/v1/docs from its own static files (no CDN, no inline script: CSP)
 ]
 
 MIDDLEWARE = [
