@@ -71,6 +71,8 @@ def update_contact_details(*, contact: Contact, actor: Actor, **details) -> Cont
 
 
 def change_contact_email(*, contact: Contact, email: str, actor: Actor) -> Contact:
+    """Only the address columns. Staff change an address with ``consent.addresses.change_email_address``,
+    which refuses a suppressed address and makes consent wait for confirmation from the new one."""
     normalised = normalise_email(email)
     with transaction.atomic():
         if Contact.objects.filter(email_normalised=normalised).exclude(pk=contact.pk).exists():

@@ -238,6 +238,8 @@ class AddContactForm(ContactDetailsMixin, StaffForm):
 class EditContactForm(ContactDetailsMixin, StaffForm):
     name = forms.CharField(label="Full name", max_length=200, error_messages={"required": "Enter the person's name"})
     email = _email_field()
+    email.help_text = ("A new address gets a confirmation email. Until the person confirms from it, their "
+                       "consent waits and nothing else is sent.")
     postcode = forms.CharField(label="Postcode (optional)", max_length=10, required=False)
     kind = forms.ChoiceField(label="Kind of contact", choices=Contact.Kind.choices)
     organisation = forms.ModelChoiceField(label="Organisation (optional)", queryset=Organisation.objects.all(),

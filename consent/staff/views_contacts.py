@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from consent import merging, services
+from consent import addresses, merging, services
 from consent.forms import EQUALITY_QUESTIONS
 from consent.models import ConsentEvent, ConsentState, Purpose
 from consent.search import ContactFilters, capped_count, search_contacts
@@ -19,6 +19,7 @@ from crm import services as crm_services
 from crm.audit import actor_from_request
 from crm.forms import write_valid_post
 from crm.models import Contact, EqualityProfile
+from crm.normalise import normalise_email
 from crm.staff.access import staff_view
 
 
@@ -110,17 +111,21 @@ def contact_edit(request, public_id):
     contact = _contact(public_id)
     form = forms.EditContactForm(forms.posted(request), contact=contact)
 
-    def save(data):
+    def save(data) -> bool:
         actor = actor_from_request(request)
+        new_mailbox = normalise_email(data["email"]) != contact.email_normalised
         with transaction.atomic():
+            if data["email"] != contact.email:  # first: it locks the contact before anything else is written
+                addresses.change_email_address(contact=contact, email=data["email"], actor=actor)
             crm_services.update_contact_details(contact=contact, actor=actor, **form.details())
-            if data["email"] != contact.email:
-                crm_services.change_contact_email(contact=contact, email=data["email"], actor=actor)
             crm_services.set_contact_topics(contact=contact, topics=data["topics"], actor=actor)
             crm_services.set_communication_needs(contact=contact, needs=form.needs_with_details(), actor=actor)
+        return new_mailbox
 
-    if write_valid_post(request, form, save):
-        messages.success(request, "Contact details saved.")
+    if written := write_valid_post(request, form, save):
+        messages.success(request, "Contact details saved." if not written.result else (
+            "Contact details saved. We have emailed the new address to confirm it: consent given from the old "
+            "address waits for that confirmation."))
         return redirect("consent_staff:contact", public_id=contact.public_id)
     return render(request, "consent_staff/contacts/edit.html", {"form": form, "contact": contact})
 
