@@ -275,7 +275,10 @@ def send_bulletin_now(*, bulletin: Bulletin, actor: Actor) -> int:
     with transaction.atomic():
         locked = _lock(bulletin)
         _refuse_unless_approved(locked)
-        return sending.start_send(bulletin=locked, actor=actor)
+        try:
+            return sending.start_send(bulletin=locked, actor=actor)
+        except sending.SendRefused as refused:
+            raise ValidationError(str(refused), code="send_refused") from refused
 
 
 # --- test sends -------------------------------------------------------------------------------

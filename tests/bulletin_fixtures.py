@@ -5,6 +5,8 @@ import pytest
 
 from crm.audit import Actor
 
+__all__ = ["approved_bulletin", "approver", "approver_actor", "author", "author_actor", "make_bulletin"]
+
 
 @pytest.fixture
 def author(staff_user):

@@ -11,7 +11,7 @@ from bulletins import services
 from bulletins.accessibility import check_email_html, contrast_ratio, parse_colour
 from bulletins.plaintext import html_to_text
 from bulletins.rendering import MARKERS, merge_values_for, personalise, render_variant
-from tests.bulletin_fixtures import author, author_actor, make_bulletin  # noqa: F401
+from tests.bulletin_fixtures import *  # noqa: F403 - the shared fixtures, found by pytest by name
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def outline(html) -> _Outline:
 
 
 @pytest.fixture
-def four_items(make_bulletin):  # noqa: F811
+def four_items(make_bulletin):
     # Topics by index: A, B, A, C. Positions 1..4 in this order.
     return make_bulletin(items=[("One", 0, {}), ("Two", 1, {}), ("Three", 0, {}), ("Four", 2, {})])
 
@@ -87,7 +87,7 @@ def test_email_html_is_table_layout_with_inlined_nhs_styles(four_items):
     assert all(block.strip().startswith("@media") for block in style_blocks)
 
 
-def test_plain_text_part_is_readable(make_bulletin):  # noqa: F811
+def test_plain_text_part_is_readable(make_bulletin):
     bulletin = make_bulletin(items=[("Flu jabs", 0, {"body": (
         "Book at your **GP practice** or a [pharmacy](https://www.nhs.uk/pharmacy/).\n\n- Over 65s\n- Carers")})])
     text = render_variant(bulletin=bulletin).text
@@ -131,7 +131,7 @@ def test_personalise_escapes_for_html_only():
     assert personalise("[[comment_url]]", merge) == "[[comment_url]]"
 
 
-def test_comment_link_only_on_items_that_take_comments(make_bulletin):  # noqa: F811
+def test_comment_link_only_on_items_that_take_comments(make_bulletin):
     bulletin = make_bulletin(items=[("Open", 0, {"comments_enabled": True}), ("Closed", 1, {})])
     variant = render_variant(bulletin=bulletin)
     assert variant.html.count("[[comment_url]]") == 1
@@ -140,7 +140,7 @@ def test_comment_link_only_on_items_that_take_comments(make_bulletin):  # noqa: 
     assert f"Comment on this item: [[comment_url]]#item-{open_id}" in variant.text
 
 
-def test_item_image_has_its_alt_text(make_bulletin):  # noqa: F811
+def test_item_image_has_its_alt_text(make_bulletin):
     bulletin = make_bulletin(items=[("Clinic", 0, {"image_url": "https://example.org/clinic.jpg",
                                                    "image_alt": "The new clinic entrance"})])
     variant = render_variant(bulletin=bulletin)
@@ -165,7 +165,7 @@ def test_the_template_passes_the_check(four_items):
     ("![](https://example.org/a.png)", "images", "An image has no alt text"),
     ("### Too deep", "headings", "A level 5 heading follows a level 2 heading, skipping a level"),
 ])
-def test_content_problems_are_found(make_bulletin, body, check, expected):  # noqa: F811
+def test_content_problems_are_found(make_bulletin, body, check, expected):
     bulletin = make_bulletin(items=[("Item", 0, {"body": body})])
     report = check_email_html(render_variant(bulletin=bulletin).html)
     messages = [f.message for f in report.by_check(check)]
@@ -191,7 +191,7 @@ def test_contrast_ratio(fg, bg, ratio):
     assert round(contrast_ratio(parse_colour(fg), parse_colour(bg)), 1) == ratio
 
 
-def test_editing_changes_what_renders(make_bulletin, author_actor):  # noqa: F811
+def test_editing_changes_what_renders(make_bulletin, author_actor):
     bulletin = make_bulletin(items=[("Old title", 0, {})])
     item = bulletin.items.get()
     services.update_item(item=item, content=services.ItemContent(

@@ -1,0 +1,301 @@
+"""Writing a bulletin: items, versions, approval by a second Communications user of the exact version,
+test sends to staff only, the audience count, and scheduling in UK time across clock changes."""
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from bulletins import services
+from bulletins.audience import audience_count, audience_for
+from bulletins.models import Bulletin
+from bulletins.scheduling import describe_instant, london_to_utc
+from crm.audit import Actor
+from crm.models import AuditEntry
+from tests.bulletin_fixtures import *  # noqa: F403 - the shared fixtures, found by pytest by name
+
+pytestmark = pytest.mark.django_db
+
+
+def content(default_topic, **overrides):
+    values = {"title": "Item", "body_markdown": "Text.", "topic": default_topic} | overrides
+    return services.ItemContent(**values)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+def test_items_are_added_in_order_and_can_be_moved(make_bulletin, author_actor):
+    bulletin = make_bulletin(items=[("A", 0, {}), ("B", 1, {}), ("C", 2, {})])
+    titles = lambda: list(bulletin.items.order_by("position").values_list("title", flat=True))  # noqa: E731
+    assert titles() == ["A", "B", "C"]
+    services.move_item(item=bulletin.items.get(title="C"), direction="up", actor=author_actor)
+    assert titles() == ["A", "C", "B"]
+    services.move_item(item=bulletin.items.get(title="A"), direction="down", actor=author_actor)
+    assert titles() == ["C", "A", "B"]
+    services.move_item(item=bulletin.items.get(title="C"), direction="up", actor=author_actor)  # already first
+    assert titles() == ["C", "A", "B"]
+    services.remove_item(item=bulletin.items.get(title="A"), actor=author_actor)
+    assert titles() == ["C", "B"]
+
+
+@pytest.mark.parametrize("overrides, field, message", [
+    ({"title": ""}, "title", "Enter the title"),
+    ({"title": "Line\nbreak"}, "title", "The title must be on one line, with no tabs or hidden characters"),
+    ({"body_markdown": "  "}, "body_markdown", "Enter the text of the item"),
+    ({"image_url": "https://example.org/a.png"}, "image_alt", "Describe the image for people who cannot see it"),
+    ({"image_url": "http://example.org/a.png", "image_alt": "A"}, "image_url",
+     "The image address must start with https://"),
+    ({"image_url": "javascript:alert(1)", "image_alt": "A"}, "image_url", "The image address must start with https://"),
+    ({"topic": None}, "topic", "Choose the topic of the item"),
+])
+def test_item_content_is_validated(make_bulletin, author_actor, topics, overrides, field, message):
+    bulletin = make_bulletin(items=[])
+    with pytest.raises(ValidationError) as error:
+        services.add_item(bulletin=bulletin, content=content(topics[0], **overrides), actor=author_actor)
+    assert error.value.message_dict == {field: [message]}
+    assert not bulletin.items.exists()
+
+
+@pytest.mark.parametrize("subject, message", [
+    ("", "Enter the subject"),
+    ("Injected\r\nBcc: everyone@example.org", "The subject must be on one line, with no tabs or hidden characters"),
+    ("x" * 201, "The subject must be 200 characters or fewer"),
+])
+def test_subject_is_one_short_line(author_actor, subject, message):
+    with pytest.raises(ValidationError) as error:
+        services.create_bulletin(subject=subject, actor=author_actor)
+    assert error.value.message_dict == {"subject": [message]}
+
+
+# Every kind of content edit, each of which must make a new version and withdraw the approval.
+EDITS = {
+    "bulletin details": lambda b, actor, topics: services.update_bulletin(
+        bulletin=b, subject="New subject", preheader=b.preheader, introduction=b.introduction,
+        audience=b.audience, actor=actor),
+    "audience": lambda b, actor, topics: services.update_bulletin(
+        bulletin=b, subject=b.subject, preheader=b.preheader, introduction=b.introduction,
+        audience="everyone", actor=actor),
+    "add item": lambda b, actor, topics: services.add_item(bulletin=b, content=content(topics[2]), actor=actor),
+    "edit item": lambda b, actor, topics: services.update_item(
+        item=b.items.first(), content=content(topics[0], title="Changed"), actor=actor),
+    "remove item": lambda b, actor, topics: services.remove_item(item=b.items.first(), actor=actor),
+    "move item": lambda b, actor, topics: services.move_item(item=b.items.last(), direction="up", actor=actor),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_any_edit_makes_a_new_version_and_withdraws_approval(approved_bulletin, author_actor, topics, edit):
+    assert approved_bulletin.status == "approved" and approved_bulletin.approved_version == approved_bulletin.version
+    before = approved_bulletin.version
+    EDITS[edit](approved_bulletin, author_actor, topics)
+    approved_bulletin.refresh_from_db()
+    assert approved_bulletin.version == before + 1
+    assert approved_bulletin.status == "draft"
+    assert approved_bulletin.approved_version is None and approved_bulletin.approved_by is None
+    with pytest.raises(ValidationError, match="needs approval of its current version"):
+        services.schedule_bulletin(bulletin=approved_bulletin, send_at_local=datetime(2030, 1, 1, 9),
+                                   actor=author_actor)
+
+
+def test_an_edit_that_changes_nothing_keeps_the_version(approved_bulletin, author_actor):
+    b = approved_bulletin
+    services.update_bulletin(bulletin=b, subject=b.subject, preheader=b.preheader, introduction=b.introduction,
+                             audience=b.audience, actor=author_actor)
+    b.refresh_from_db()
+    assert b.status == "approved" and b.approved_version == b.version
+
+
+def test_edit_of_a_scheduled_bulletin_cancels_the_schedule(approved_bulletin, author_actor, topics):
+    services.schedule_bulletin(bulletin=approved_bulletin, send_at_local=datetime(2030, 1, 1, 9), actor=author_actor)
+    services.add_item(bulletin=approved_bulletin, content=content(topics[0]), actor=author_actor)
+    approved_bulletin.refresh_from_db()
+    assert approved_bulletin.status == "draft" and approved_bulletin.scheduled_for is None
+
+
+def test_a_sent_bulletin_cannot_be_changed(approved_bulletin, author_actor, topics):
+    Bulletin.objects.filter(pk=approved_bulletin.pk).update(status="sent")
+    approved_bulletin.refresh_from_db()
+    with pytest.raises(ValidationError, match="is sent: it can no longer be changed"):
+        services.add_item(bulletin=approved_bulletin, content=content(topics[0]), actor=author_actor)
+
+
+# --- approval --------------------------------------------------------------------------------
+
+def test_a_second_communications_user_approves_the_exact_version(make_bulletin, approver, approver_actor):
+    bulletin = make_bulletin()
+    approved = services.approve_bulletin(bulletin=bulletin, version=bulletin.version, actor=approver_actor)
+    assert (approved.status, approved.approved_version, approved.approved_by) == ("approved", bulletin.version, approver)
+    entry = AuditEntry.objects.filter(action="bulletin.approved").get()
+    assert entry.actor == approver and entry.changes == {"version": bulletin.version}
+
+
+def test_the_author_cannot_approve_their_own(make_bulletin, author_actor):
+    bulletin = make_bulletin()
+    with pytest.raises(ValidationError, match="You wrote or edited this bulletin, so someone else must approve it"):
+        services.approve_bulletin(bulletin=bulletin, version=bulletin.version, actor=author_actor)
+    bulletin.refresh_from_db()
+    assert bulletin.status == "draft"
+
+
+def test_anyone_who_edited_it_cannot_approve_it(make_bulletin, approver_actor, staff_user, topics):
+    bulletin = make_bulletin()
+    services.add_item(bulletin=bulletin, content=content(topics[0]), actor=approver_actor)  # approver now an editor
+    bulletin.refresh_from_db()
+    with pytest.raises(ValidationError, match="You wrote or edited this bulletin"):
+        services.approve_bulletin(bulletin=bulletin, version=bulletin.version, actor=approver_actor)
+    third = Actor.staff(staff_user("Communications"))
+    assert services.approve_bulletin(bulletin=bulletin, version=bulletin.version, actor=third).status == "approved"
+
+
+def test_approval_of_a_stale_version_is_refused(make_bulletin, author_actor, approver_actor, topics):
+    bulletin = make_bulletin()
+    read_version = bulletin.version
+    services.add_item(bulletin=bulletin, content=content(topics[0]), actor=author_actor)  # changed while read
+    with pytest.raises(ValidationError, match="changed while you were reading it"):
+        services.approve_bulletin(bulletin=bulletin, version=read_version, actor=approver_actor)
+
+
+def test_a_bulletin_without_items_cannot_be_approved(make_bulletin, approver_actor):
+    bulletin = make_bulletin(items=[])
+    with pytest.raises(ValidationError, match="Add at least one item"):
+        services.approve_bulletin(bulletin=bulletin, version=bulletin.version, actor=approver_actor)
+
+
+@pytest.mark.parametrize("role", ["Engagement", "Data protection", "Administrator"])
+def test_other_roles_cannot_approve(make_bulletin, staff_user, role):
+    bulletin = make_bulletin()
+    with pytest.raises(PermissionDenied):
+        services.approve_bulletin(bulletin=bulletin, version=bulletin.version, actor=Actor.staff(staff_user(role)))
+
+
+# --- audience ----------------------------------------------------------------------------------
+
+def test_audience_count_follows_topics_and_consent(make_bulletin, make_contact, topics, actor):
+    from consent import services as consent_services
+
+    bulletin = make_bulletin(items=[("A", 0, {}), ("B", 1, {})])  # topics 0 and 1
+    make_contact(topics=[topics[0]])                      # in
+    make_contact(topics=[topics[0], topics[1]])           # in (once)
+    make_contact(topics=[topics[1]])                      # in
+    make_contact(topics=[topics[2]])                      # other topic: out unless everyone
+    make_contact(topics=[])                               # no topics: out unless everyone
+    make_contact(topics=[topics[0]], purposes=("events",))  # not for bulletins: out
+    gone = make_contact(topics=[topics[0]])
+    consent_services.record_consent(contact=gone, purpose=gone.consent_states.get().purpose, action="withdrawn",
+                                    method="staff_on_request", actor=actor)  # unsubscribed: out
+    assert audience_count(bulletin=bulletin) == 3
+    bulletin.audience = "everyone"
+    assert audience_count(bulletin=bulletin) == 5
+    assert audience_for(bulletin=bulletin).count() == 5
+
+
+# --- test sends ----------------------------------------------------------------------------------
+
+def test_test_send_goes_only_to_chosen_staff_with_a_test_subject(approved_bulletin, author, author_actor,
+                                                                 approver, make_contact):
+    make_contact(email="member.of.public@example.org")
+    sent = services.send_test(bulletin=approved_bulletin, recipients=[author, approver], actor=author_actor)
+    assert sent == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["approver@nhs.example", "author@nhs.example"]
+    message = mail.outbox[0]
+    assert message.subject == "[TEST] Winter health news"
+    assert "Flu jabs" in message.body  # plain-text part
+    html = message.alternatives[0].content if hasattr(message.alternatives[0], "content") else message.alternatives[0][0]
+    assert "<table" in html and "[[" not in html and "[[" not in message.body
+    assert "/unsubscribe/" not in html  # links in a test act for nobody
+
+
+def test_test_send_refuses_people_who_are_not_staff(approved_bulletin, author_actor, django_user_model):
+    outsider = django_user_model.objects.create_user(username="outsider", email="outsider@example.org")
+    with pytest.raises(ValidationError) as error:
+        services.send_test(bulletin=approved_bulletin, recipients=[outsider], actor=author_actor)
+    assert "recipients" in error.value.message_dict
+    assert mail.outbox == []
+
+
+# --- scheduling in UK time -------------------------------------------------------------------------
+
+def test_a_time_skipped_in_spring_is_refused(approved_bulletin, author_actor):
+    with time_machine.travel(datetime(2026, 3, 1, 12, tzinfo=UTC), tick=False), \
+            pytest.raises(ValidationError) as error:
+        services.schedule_bulletin(bulletin=approved_bulletin, send_at_local=datetime(2026, 3, 29, 1, 30),
+                                   actor=author_actor)
+    assert error.value.message_dict == {"send_at": [
+        "29 March 2026, 1:30am does not exist in the UK: the clocks go forward from 1am to 2am that night. "
+        "Choose a time before or after the change."]}
+    approved_bulletin.refresh_from_db()
+    assert approved_bulletin.status == "approved" and approved_bulletin.scheduled_for is None
+
+
+def test_an_autumn_time_that_happens_twice_is_taken_at_its_first_occurrence(approved_bulletin, author_actor):
+    with time_machine.travel(datetime(2026, 10, 1, 12, tzinfo=UTC), tick=False):
+        scheduled = services.schedule_bulletin(bulletin=approved_bulletin, send_at_local=datetime(2026, 10, 25, 1, 30),
+                                               actor=author_actor)
+    # 1:30am BST (UTC+1) is 00:30 UTC; the second 1:30am (GMT) would be 01:30 UTC.
+    assert scheduled.utc == datetime(2026, 10, 25, 0, 30, tzinfo=UTC) and scheduled.ambiguous
+    approved_bulletin.refresh_from_db()
+    assert approved_bulletin.scheduled_for == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert describe_instant(approved_bulletin.scheduled_for) == (
+        "25 October 2026, 1:30am (BST, the first of the two 1:30ams that night, as the clocks go back)")
+
+
+@pytest.mark.parametrize("local, utc", [
+    # Hand-worked: BST (UTC+1) until 01:00 UTC on 25 October 2026, GMT (UTC+0) after.
+    (datetime(2026, 10, 24, 9, 30), datetime(2026, 10, 24, 8, 30, tzinfo=UTC)),
+    (datetime(2026, 10, 25, 0, 59), datetime(2026, 10, 24, 23, 59, tzinfo=UTC)),
+    (datetime(2026, 10, 25, 2, 0), datetime(2026, 10, 25, 2, 0, tzinfo=UTC)),
+    (datetime(2026, 10, 26, 9, 30), datetime(2026, 10, 26, 9, 30, tzinfo=UTC)),
+    (datetime(2026, 12, 2, 9, 30), datetime(2026, 12, 2, 9, 30, tzinfo=UTC)),
+    (datetime(2026, 3, 29, 2, 0), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
+    (datetime(2026, 3, 29, 0, 59), datetime(2026, 3, 29, 0, 59, tzinfo=UTC)),
+])
+def test_london_wall_times_to_utc(local, utc):
+    assert london_to_utc(local).utc == utc
+
+
+def test_a_past_time_is_refused(approved_bulletin, author_actor):
+    with time_machine.travel(datetime(2026, 12, 2, 10, tzinfo=UTC), tick=False), \
+            pytest.raises(ValidationError, match="Choose a time in the future"):
+        services.schedule_bulletin(bulletin=approved_bulletin, send_at_local=datetime(2026, 12, 2, 9, 30),
+                                   actor=author_actor)
+
+
+def test_a_schedule_across_the_october_change_starts_at_the_intended_local_time(approved_bulletin,
+                                                                                author_actor, make_contact, topics):
+    """Scheduled in BST for 9:30am on the Monday after the clocks go back: it starts at 9:30am GMT."""
+    from bulletins.sending import sweep
+
+    make_contact(topics=[topics[0]])
+    with time_machine.travel(datetime(2026, 10, 23, 12, tzinfo=UTC), tick=False):  # Friday, BST
+        services.schedule_bulletin(bulletin=approved_bulletin, send_at_local=datetime(2026, 10, 26, 9, 30),
+                                   actor=author_actor)
+    # 8:30 UTC on the Monday is 8:30am GMT: if the BST offset were wrongly kept it would start here.
+    with time_machine.travel(datetime(2026, 10, 26, 8, 30, tzinfo=UTC), tick=False):
+        sweep()
+    approved_bulletin.refresh_from_db()
+    assert approved_bulletin.status == "scheduled"
+    with time_machine.travel(datetime(2026, 10, 26, 9, 30, tzinfo=UTC), tick=False):
+        sweep()
+        sweep()  # a second sweep must not start it again
+    approved_bulletin.refresh_from_db()
+    assert approved_bulletin.status in ("sending", "sent")
+    assert approved_bulletin.send_started_at == datetime(2026, 10, 26, 9, 30, tzinfo=UTC)
+    assert approved_bulletin.deliveries.count() == 1
+    assert AuditEntry.objects.filter(action="bulletin.send_started").count() == 1
+
+
+def test_unschedule_keeps_the_approval(approved_bulletin, author_actor):
+    services.schedule_bulletin(bulletin=approved_bulletin, send_at_local=datetime(2030, 1, 1, 9), actor=author_actor)
+    services.unschedule_bulletin(bulletin=approved_bulletin, actor=author_actor)
+    approved_bulletin.refresh_from_db()
+    assert approved_bulletin.status == "approved" and approved_bulletin.scheduled_for is None
+
+
+def test_send_now_creates_a_delivery_per_person(approved_bulletin, author_actor, make_contact, topics):
+    for _ in range(3):
+        make_contact(topics=[topics[0]])
+    assert services.send_bulletin_now(bulletin=approved_bulletin, actor=author_actor) == 3
+    with pytest.raises(ValidationError, match="needs approval of its current version"):
+        services.send_bulletin_now(bulletin=approved_bulletin, actor=author_actor)  # already sending
