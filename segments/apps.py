@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class SegmentsConfig(AppConfig):
     name = "segments"
+
+    def ready(self):
+        from consent.registry import register_erasure_step, register_personal_data_section  # noqa: PLC0415
+        from segments.personal_data import erase_invitations, invitations_of  # noqa: PLC0415
+
+        register_personal_data_section("event_invitations", invitations_of)
+        register_erasure_step("event_invitations", erase_invitations)

@@ -98,6 +98,8 @@ def _after_flush(sender, using, **kwargs):
     apply_roles(Group, Permission)
     bulletin_roles = importlib.import_module("bulletins.migrations.0002_communications_permissions")
     apply_roles(Group, Permission, bulletin_roles.BULLETIN_ROLE_PERMISSIONS)
+    segment_roles = importlib.import_module("segments.migrations.0002_engagement_permissions")
+    apply_roles(Group, Permission, segment_roles.SEGMENT_ROLE_PERMISSIONS)
 
 
 def pytest_configure(config):

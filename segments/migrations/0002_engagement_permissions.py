@@ -1,0 +1,33 @@
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+from crm.roles import DATA_PROTECTION, ENGAGEMENT, apply_roles
+
+# crm.roles: later apps add their roles' permissions in their own migrations.
+# tests/conftest.py _after_flush re-applies this after a flush.
+SEGMENT_ROLE_PERMISSIONS = {
+    ENGAGEMENT: [
+        "segments.view_segment", "segments.add_segment", "segments.change_segment", "segments.export_segment",
+        "segments.view_event", "segments.add_event", "segments.change_event",
+        "segments.view_invitation", "segments.change_invitation", "segments.view_invitationexport",
+    ],
+    # The data protection lead sees what was exported, by whom and why.
+    DATA_PROTECTION: ["segments.view_segment", "segments.view_invitationexport"],
+}
+
+
+def load(apps, schema_editor):
+    # Permissions are normally created after all migrations; the grant needs them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    apply_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), SEGMENT_ROLE_PERMISSIONS)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("segments", "0001_initial"),
+        ("consent", "0004_staff_roles"),
+    ]
+    operations = [migrations.RunPython(load, migrations.RunPython.noop)]

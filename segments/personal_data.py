@@ -1,0 +1,36 @@
+"""The segments app's rows about one person, for subject access and erasure (consent.registry)."""
+
+from crm.models import Contact
+from segments.models import Invitation
+
+
+def _when(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def invitations_of(contact: Contact) -> list[dict]:
+    """Every event the person was invited to or came to, with the export that listed them."""
+    rows = Invitation.objects.filter(contact=contact).select_related("event", "export").order_by("event__starts_at")
+    return [
+        {
+            "event": i.event.title,
+            "event_kind": i.event.get_kind_display(),
+            "event_starts_at": _when(i.event.starts_at),
+            "how": i.get_source_display(),
+            "invited_at": _when(i.invited_at),
+            "on_invitation_list": (
+                {"purpose": i.export.stated_purpose, "exported_at": _when(i.export.created_at)} if i.export else None
+            ),
+            "response": i.get_response_display(),
+            "waiting_list": i.waiting_list,
+            "access_needs": i.access_needs,
+            "attended": i.attended,
+        }
+        for i in rows
+    ]
+
+
+def erase_invitations(contact: Contact) -> dict:
+    """Delete the person's invitations; the exports' row counts stay, they name nobody."""
+    deleted, _ = Invitation.objects.filter(contact=contact).delete()
+    return {"invitations": deleted}
