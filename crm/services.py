@@ -49,7 +49,7 @@ EDITABLE_DETAILS = ("name", "postcode", "kind", "organisation", "preferred_langu
 
 
 def update_contact_details(*, contact: Contact, actor: Actor, **details) -> Contact:
-    """Correct a contact's details. The email address is changed with ``change_contact_email``."""
+    """Correct a contact's details. The email address is changed with ``consent.addresses.change_email_address``."""
     unknown = set(details) - set(EDITABLE_DETAILS)
     if unknown:
         raise ValueError(f"Not editable here: {sorted(unknown)}")
