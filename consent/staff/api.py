@@ -42,7 +42,7 @@ class ContactSearchIn(Schema):
     name_match: Literal["contains", "prefix"] = "contains"
     email: PlainText = Field("", max_length=254, description="A whole address, or its start")
     postcode: PlainText = Field("", max_length=10, description="A whole postcode, or its start")
-    locality: PlainText = Field("", max_length=50, description="Locality slug, e.g. bootle")
+    locality: PlainText = Field("", max_length=50, description="Locality slug, as listed by the staff contact search")
     topic: PlainText = Field("", max_length=50, description="Topic slug")
     purpose: Literal["", *Purpose.Code.values] = Field("", description="Purpose code; use with purpose_state")
     purpose_state: Literal["", *PURPOSE_STATES] = ""
