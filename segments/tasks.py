@@ -1,0 +1,13 @@
+"""Thin Huey tasks for segments: the services do the work."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from crm.audit import Actor
+from segments import exports
+
+
+@db_periodic_task(crontab(minute="17"))
+def delete_expired_exports():
+    """Hourly: invitation-list files whose 7-day link has expired are deleted from disk."""
+    return exports.delete_expired_exports(actor=Actor.system())
