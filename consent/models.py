@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from crm.models import Contact
+from crm.normalise import current_pepper_key_id
 
 
 class Purpose(models.Model):
@@ -94,7 +95,8 @@ class ConsentEvent(models.Model):
         STAFF_ON_REQUEST = "staff_on_request", "Staff, at the person's request"
         DEMO = "demo", "Demo data"
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_events")
+    # No single-column index: consent_event_history_idx (contact, purpose, occurred_at) serves it.
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_events", db_index=False)
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=12, choices=Action.choices)
     statement = models.ForeignKey(ConsentStatement, on_delete=models.PROTECT, related_name="events")
@@ -125,16 +127,24 @@ class ConsentState(models.Model):
         GRANTED = "granted", "Granted"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_states")
-    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes: consent_state_unique (contact, purpose) and consent_state_reach_idx
+    # (purpose, ...) start with these columns.
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_states", db_index=False)
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="+", db_index=False)
     status = models.CharField(max_length=12, choices=Status.choices)
     statement = models.ForeignKey(ConsentStatement, on_delete=models.PROTECT, related_name="+")
     since = models.DateTimeField()
     last_event = models.ForeignKey(ConsentEvent, on_delete=models.CASCADE, related_name="+")
+    # An active suppression exists for this contact's address and purpose. Kept by database triggers
+    # (consent/db_triggers.py) whoever writes the suppression or the address, never by callers:
+    # "reachable" is status granted AND NOT suppressed, one range of consent_state_reach_idx.
+    suppressed = models.BooleanField(default=False, db_default=False, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["contact", "purpose"], name="consent_state_unique")]
-        indexes = [models.Index(fields=["purpose", "status", "contact"], name="consent_state_reach_idx")]
+        indexes = [
+            models.Index(fields=["purpose", "status", "suppressed", "contact"], name="consent_state_reach_idx"),
+        ]
 
     def __str__(self):
         return f"{self.purpose_id}:{self.status} for contact {self.contact_id}"
@@ -150,6 +160,9 @@ class Suppression(models.Model):
         ERASURE = "erasure", "Erased at the person's request"
 
     address_hash = models.CharField(max_length=64)
+    # Which pepper (SUPPRESSION_PEPPERS key id) made address_hash: lookups try every configured pepper,
+    # and rotate_suppression_pepper says how many rows still need an old one.
+    key_id = models.CharField(max_length=16, default=current_pepper_key_id, db_default="", blank=True)
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=20, choices=Reason.choices)
     created_at = models.DateTimeField()
@@ -230,3 +243,7 @@ class ErasureRequest(models.Model):
 
     def __str__(self):
         return self.reference
+
+
+# Connects the post_migrate handler that puts back SQLite triggers lost to a table rebuild.
+from consent import db_triggers  # noqa: E402, F401

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet, Subquery
 
 from consent.models import ConsentEvent, ConsentState, ConsentStatement, Purpose, Suppression
 from crm.models import Contact
@@ -65,13 +65,47 @@ def address_suppressed(normalised_email: str, purpose: Purpose | str | None = No
     ).exists()
 
 
+def _purpose_id(code: str) -> Subquery:
+    """The purpose's id as an uncommitted scalar subquery: evaluated once per statement (an InitPlan on
+    PostgreSQL), then used as the index key. No join to Purpose per row, and no cached id that a
+    test flush or a re-created purpose could leave stale."""
+    return Subquery(Purpose.objects.order_by().filter(code=code).values("pk")[:1])
+
+
+def reachable_states(*, purpose: str) -> QuerySet[ConsentState]:
+    """State rows of everyone reachable for ``purpose``: one range of consent_state_reach_idx
+    (purpose, status, suppressed, contact), answered from the index alone."""
+    return ConsentState.objects.order_by().filter(purpose_id=_purpose_id(purpose), status=Status.GRANTED,
+                                                  suppressed=False)
+
+
+class ReachableContacts(QuerySet):
+    """Contacts reachable for one purpose.
+
+    ``count()`` on the queryset exactly as ``contacts_reachable_for`` returns it counts the state
+    rows instead of the contacts: the same number (each state row names exactly one contact, by a
+    foreign key, and a contact has at most one row per purpose), without visiting a million contact
+    rows. Any further filter, slice or ordering makes a plain queryset again, counted the usual way.
+    """
+
+    _reachable_states = None
+
+    def count(self):
+        if self._reachable_states is not None and self._result_cache is None:
+            return self._reachable_states.count()
+        return super().count()
+
+
 def contacts_reachable_for(*, purpose: str) -> QuerySet[Contact]:
-    """Contacts who may be contacted for ``purpose`` now: granted and not suppressed. One indexed query."""
-    granted = ConsentState.objects.filter(contact=OuterRef("pk"), purpose__code=purpose, status=Status.GRANTED)
-    suppressed = Suppression.objects.filter(
-        address_hash=OuterRef("email_hash"), purpose__code=purpose, lifted_at__isnull=True
-    )
-    return Contact.objects.order_by().filter(Exists(granted)).exclude(Exists(suppressed))
+    """Contacts who may be contacted for ``purpose`` now: granted and their address not suppressed.
+
+    No ordering, so it can be used inside INSERT … SELECT (a bulletin's fan-out); suppression is
+    part of the state row (kept by database triggers), so nothing here reads the suppression table.
+    """
+    states = reachable_states(purpose=purpose)
+    qs = ReachableContacts(model=Contact).order_by().filter(pk__in=states.values("contact_id"))
+    qs._reachable_states = states
+    return qs
 
 
 def reachable_contact_ids(*, contact_ids: Iterable[int], purpose: str) -> set[int]:
@@ -82,14 +116,13 @@ def reachable_contact_ids(*, contact_ids: Iterable[int], purpose: str) -> set[in
     ids = sorted({int(i) for i in contact_ids})
     reachable = set()
     for start in range(0, len(ids), 5000):
-        reachable.update(
-            contacts_reachable_for(purpose=purpose).filter(pk__in=ids[start:start + 5000]).values_list("pk", flat=True)
-        )
+        reachable.update(reachable_states(purpose=purpose).filter(contact_id__in=ids[start:start + 5000])
+                         .values_list("contact_id", flat=True))
     return reachable
 
 
 def is_reachable(*, contact_id: int, purpose: str) -> bool:
-    return bool(reachable_contact_ids(contact_ids=[contact_id], purpose=purpose))
+    return reachable_states(purpose=purpose).filter(contact_id=contact_id).exists()
 
 
 @dataclass(frozen=True)
