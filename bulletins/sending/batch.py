@@ -20,7 +20,7 @@ from bulletins.sending import throttle
 from bulletins.sending.bells import ring
 from bulletins.sending.claim import ClaimedRow, claim_batch
 from bulletins.sending.lifecycle import CANCELLED_REASON, finish_if_done
-from bulletins.sending.messages import UnsafeHeader, build_message, plain_text_only_ids
+from bulletins.sending.messages import PersonalLinks, UnsafeHeader, build_message, plain_text_only_ids
 from bulletins.sending.recheck import reachable_while_sending
 from bulletins.sending.record import mark, record_results
 from crm.models import Contact
@@ -72,12 +72,13 @@ def _send_claimed(bulletin: Bulletin, claim, channel, report: BatchReport) -> No
     matching = audience.matching_item_ids(bulletin=bulletin, contact_ids=contact_ids)
     plain = plain_text_only_ids(contact_ids)
     attempts = {row.delivery_id: row.attempts for row in claim.rows}
+    links = PersonalLinks(bulletin)
     for chunk in _chunks(claim.rows, channel.max_batch):
         throttle.acquire(len(chunk))
         if not _still_sending(bulletin.pk):  # cancelled or paused meanwhile: stop within this batch
             _hand_back(bulletin.pk, claim.token, chunk, report)
             continue
-        _send_chunk(bulletin, claim.token, chunk, channel, contacts, matching, plain, attempts, report)
+        _send_chunk(bulletin, claim.token, chunk, channel, contacts, matching, plain, attempts, links, report)
 
 
 def _hand_back(bulletin_id: int, token, chunk: list[ClaimedRow], report: BatchReport) -> None:
@@ -91,7 +92,7 @@ def _hand_back(bulletin_id: int, token, chunk: list[ClaimedRow], report: BatchRe
             status=Status.PENDING, claim_token=None, lease_expires_at=None, attempts=F("attempts") - 1)
 
 
-def _send_chunk(bulletin, token, chunk, channel, contacts, matching, plain, attempts, report) -> None:
+def _send_chunk(bulletin, token, chunk, channel, contacts, matching, plain, attempts, links, report) -> None:
     with reachable_while_sending([row.contact_id for row in chunk]) as reachable:
         skipped, unbuildable, messages = [], [], []
         for row in chunk:
@@ -101,7 +102,7 @@ def _send_chunk(bulletin, token, chunk, channel, contacts, matching, plain, atte
                 continue
             try:
                 messages.append(build_message(
-                    bulletin=bulletin, delivery_id=row.delivery_id, contact=contact,
+                    links=links, bulletin=bulletin, delivery_id=row.delivery_id, contact=contact,
                     matching=matching.get(row.contact_id, frozenset()), plain_text_only=row.contact_id in plain))
             except UnsafeHeader:
                 unbuildable.append(row.delivery_id)

@@ -33,9 +33,9 @@ class Claim:
 
 
 def lease_seconds() -> float:
-    """Long enough for a whole batch at the throttled rate, with room to spare."""
+    """BULLETIN_LEASE_SECONDS, or twice a whole batch's time at the throttled rate if that is longer."""
     rate = max(settings.BULLETIN_MAX_PER_SECOND, 0.001)
-    return max(settings.BULLETIN_LEASE_SECONDS, 2 * settings.BULLETIN_BATCH_SIZE / rate + 60)
+    return max(settings.BULLETIN_LEASE_SECONDS, 2 * settings.BULLETIN_BATCH_SIZE / rate)
 
 
 def _db(field: str, value):

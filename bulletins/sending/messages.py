@@ -5,10 +5,12 @@ import threading
 from collections import OrderedDict
 
 from django.conf import settings
+from django.urls import reverse
 
 from bulletins.channels.base import OutgoingMessage, message_id_domain
 from bulletins.models import Bulletin
-from bulletins.rendering import RenderedVariant, merge_values_for, render_variant
+from bulletins.rendering import RenderedVariant, render_variant, web_version_url
+from consent.tokens import personal_link_tokens
 from crm.models import CommunicationNeed, Contact
 
 _VARIANTS: OrderedDict = OrderedDict()
@@ -61,9 +63,33 @@ def plain_text_only_ids(contact_ids: list[int]) -> set[int]:
     )
 
 
-def build_message(*, bulletin: Bulletin, delivery_id: int, contact: Contact, matching: frozenset[int],
-                  plain_text_only: bool) -> OutgoingMessage:
-    merge = merge_values_for(bulletin=bulletin, contact=contact)
+_SLOT = "TOKEN-SLOT"
+
+
+class PersonalLinks:
+    """Per-recipient links for one batch: the same URLs as ``rendering.merge_values_for`` (a test holds
+    them equal), with the URL patterns reversed once per batch instead of four times per person."""
+
+    def __init__(self, bulletin: Bulletin):
+        site = settings.SITE_URL
+        self.unsubscribe = (site + reverse("consent:unsubscribe", args=[_SLOT])).split(_SLOT)
+        self.preferences = (site + reverse("consent:preferences", args=[_SLOT])).split(_SLOT)
+        self.comment = (site + reverse("bulletins:web_version_comment", args=[bulletin.public_id, _SLOT])).split(_SLOT)
+        self.web_version = web_version_url(bulletin)
+
+    def for_contact(self, contact: Contact) -> dict[str, str]:
+        make = personal_link_tokens.make_token
+        return {
+            "unsubscribe_url": make(contact, "unsubscribe").join(self.unsubscribe),
+            "preferences_url": make(contact, "preferences").join(self.preferences),
+            "web_version_url": self.web_version,
+            "comment_url": make(contact, "comment").join(self.comment),
+        }
+
+
+def build_message(*, links: PersonalLinks, delivery_id: int, bulletin: Bulletin, contact: Contact,
+                  matching: frozenset[int], plain_text_only: bool) -> OutgoingMessage:
+    merge = links.for_contact(contact)
     return OutgoingMessage(
         delivery_id=delivery_id,
         to=safe_header(contact.email),

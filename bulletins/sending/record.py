@@ -8,8 +8,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, CharField, Value, When
+from django.db import connection, transaction
 from django.utils import timezone
 
 from bulletins.channels.base import FAILED, RETRY, SENT, SendResult
@@ -38,6 +37,30 @@ def mark(*, token, ids, status: str, reason: str) -> int:
     return _claimed(token, ids).update(**_released(status=status, reason=reason[:200], next_attempt_at=None))
 
 
+def _record_sent(token, sent: list[SendResult], now) -> None:
+    """One statement for the whole chunk, each row with its own provider message id.
+
+    (An ORM Case/When per row cost a third of a batch's CPU at 250 rows.)"""
+    table = Delivery._meta.db_table
+    field = Delivery._meta.get_field
+    params = {"status": Status.SENT, "sent_at": field("sent_at").get_db_prep_value(now, connection),
+              "token": field("claim_token").get_db_prep_value(token, connection), "sending": Status.SENDING}
+    assign = ("status = %(status)s, reason = '', sent_at = %(sent_at)s, next_attempt_at = NULL, "
+              "claim_token = NULL, lease_expires_at = NULL, provider_message_id = ")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS d SET {assign} v.mid FROM (SELECT unnest(%(ids)s::bigint[]) AS id, "  # noqa: S608
+                "unnest(%(mids)s::text[]) AS mid) AS v "
+                "WHERE d.id = v.id AND d.claim_token = %(token)s AND d.status = %(sending)s",
+                {**params, "ids": [r.delivery_id for r in sent], "mids": [r.provider_message_id[:200] for r in sent]})
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET {assign} %(mid)s "  # noqa: S608
+                "WHERE id = %(id)s AND claim_token = %(token)s AND status = %(sending)s",
+                [{**params, "id": r.delivery_id, "mid": r.provider_message_id[:200]} for r in sent])
+
+
 def record_results(*, token, results: list[SendResult], attempts: dict[int, int]) -> dict[str, int]:
     """Apply a channel's results; returns counts by final outcome (sent, failed, retry)."""
     now = timezone.now()
@@ -55,11 +78,7 @@ def record_results(*, token, results: list[SendResult], attempts: dict[int, int]
                 retry[(result.reason, now + backoff(tries))].append(result.delivery_id)
     with transaction.atomic():
         if sent:
-            message_ids = Case(*[When(pk=r.delivery_id, then=Value(r.provider_message_id[:200])) for r in sent],
-                               default=Value(""), output_field=CharField())
-            _claimed(token, [r.delivery_id for r in sent]).update(
-                **_released(status=Status.SENT, reason="", sent_at=now, next_attempt_at=None,
-                            provider_message_id=message_ids))
+            _record_sent(token, sent, now)
         for reason, ids in failed.items():
             mark(token=token, ids=ids, status=Status.FAILED, reason=reason)
         for (reason, when), ids in retry.items():
