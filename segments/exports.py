@@ -111,12 +111,16 @@ def _checked_columns(keys: list[str], actor: Actor) -> list[Column]:
     return chosen
 
 
+BASE_FIELDS = ("pk", "name", "email", "postcode", "locality__name", "kind", "organisation__name", "preferred_language")
+KIND_LABELS = dict(Contact.Kind.choices)
+NEED_LABELS = dict(CommunicationNeed.Need.choices)
+
+
 def _rows(people, columns: list[Column]):
-    """Rows in chunks: one query per chunk for each related table, never one per person."""
-    ids_iter = people.values_list("pk", flat=True).iterator(chunk_size=CHUNK)
+    """Rows in chunks of plain tuples: one query per chunk for each related table, never one per person."""
     chunk = []
-    for contact_id in ids_iter:
-        chunk.append(contact_id)
+    for row in people.values_list(*BASE_FIELDS).iterator(chunk_size=CHUNK):
+        chunk.append(row)
         if len(chunk) == CHUNK:
             yield from _chunk_rows(chunk, columns)
             chunk = []
@@ -124,45 +128,65 @@ def _rows(people, columns: list[Column]):
         yield from _chunk_rows(chunk, columns)
 
 
-def _chunk_rows(ids: list[int], columns: list[Column]):
+def _chunk_rows(chunk: list[tuple], columns: list[Column]):
+    ids = [row[0] for row in chunk]
     keys = {c.key for c in columns}
-    contacts = Contact.objects.filter(pk__in=ids).select_related("locality", "organisation").in_bulk()
-    topics, needs, consent, equality = {}, {}, {}, {}
-    if "topics" in keys:
-        for contact_id, name in Contact.topics.through.objects.filter(contact_id__in=ids).values_list(
-                "contact_id", "topic__name").order_by("topic__name"):
-            topics.setdefault(contact_id, []).append(name)
-    if "communication_needs" in keys:
-        for need in CommunicationNeed.objects.filter(contact_id__in=ids).order_by("need"):
-            label = need.get_need_display() + (f" ({need.detail})" if need.detail else "")
-            needs.setdefault(need.contact_id, []).append(label)
-    if "consent" in keys:
-        for state in ConsentState.objects.filter(contact_id__in=ids, purpose__code=Purpose.Code.EVENTS).select_related(
-                "statement"):
-            since = timezone.localtime(state.since).strftime("%-d %B %Y")
-            consent[state.contact_id] = f"{since}, wording version {state.statement.version}"
-    if any(c.equality for c in columns):
-        # Only people whose own equality_targeting consent allows it; everyone else stays blank.
-        allowed = contacts_reachable_for(purpose=Purpose.Code.EQUALITY_TARGETING).filter(pk__in=ids).values("pk")
-        equality = {p.contact_id: p for p in EqualityProfile.objects.filter(contact_id__in=allowed)}
-    for contact_id in ids:
-        contact = contacts[contact_id]
-        yield [_cell(c, contact, topics, needs, consent, equality) for c in columns]
-
-
-def _cell(column: Column, contact: Contact, topics, needs, consent, equality):
-    key = column.key
-    if column.equality:
-        profile = equality.get(contact.pk)
-        return getattr(profile, f"get_{key}_display")() if profile and getattr(profile, key) else ""
-    values = {
-        "name": contact.name, "email": contact.email, "postcode": contact.postcode,
-        "locality": contact.locality.name if contact.locality else "",
-        "kind": contact.get_kind_display(), "organisation": contact.organisation.name if contact.organisation else "",
-        "topics": "; ".join(topics.get(contact.pk, [])), "communication_needs": "; ".join(needs.get(contact.pk, [])),
-        "preferred_language": contact.preferred_language, "consent": consent.get(contact.pk, ""),
+    related = {
+        "topics": _joined(Contact.topics.through.objects.filter(contact_id__in=ids)
+                          .order_by("topic__name").values_list("contact_id", "topic__name")) if "topics" in keys else {},
+        "communication_needs": _needs(ids) if "communication_needs" in keys else {},
+        "consent": _consent_wording(ids) if "consent" in keys else {},
     }
-    return values[key]
+    equality = _equality(ids) if any(c.equality for c in columns) else {}
+    getters = [_getter(c, related, equality) for c in columns]
+    for row in chunk:
+        yield [get(row) for get in getters]
+
+
+def _getter(column: Column, related: dict, equality: dict):
+    base = {"name": 1, "email": 2, "postcode": 3, "locality": 4, "organisation": 6, "preferred_language": 7}
+    if column.key in base:
+        index = base[column.key]
+        return lambda row: row[index] or ""
+    if column.key == "kind":
+        return lambda row: KIND_LABELS.get(row[5], row[5])
+    if column.key in related:
+        values = related[column.key]
+        return lambda row: values.get(row[0], "")
+    labels = dict(EqualityProfile._meta.get_field(column.key).choices)
+    answers = equality.get(column.key, {})
+    return lambda row: labels.get(answers.get(row[0], ""), "")
+
+
+def _joined(pairs) -> dict[int, str]:
+    joined: dict[int, list[str]] = {}
+    for contact_id, text in pairs:
+        joined.setdefault(contact_id, []).append(text)
+    return {contact_id: "; ".join(texts) for contact_id, texts in joined.items()}
+
+
+def _needs(ids) -> dict[int, str]:
+    rows = CommunicationNeed.objects.filter(contact_id__in=ids).order_by("need").values_list("contact_id", "need",
+                                                                                              "detail")
+    return _joined((cid, NEED_LABELS.get(need, need) + (f" ({detail})" if detail else "")) for cid, need, detail in rows)
+
+
+def _consent_wording(ids) -> dict[int, str]:
+    """When each person agreed to event invitations, and on which wording: the list answers "who agreed"."""
+    rows = ConsentState.objects.filter(contact_id__in=ids, purpose__code=Purpose.Code.EVENTS).values_list(
+        "contact_id", "since", "statement__version")
+    return {cid: f"{timezone.localtime(since):%-d %B %Y}, wording version {version}" for cid, since, version in rows}
+
+
+def _equality(ids) -> dict[str, dict[int, str]]:
+    """Answers only of people whose own equality_targeting consent allows it; everyone else stays blank."""
+    allowed = contacts_reachable_for(purpose=Purpose.Code.EQUALITY_TARGETING).filter(pk__in=ids).values("pk")
+    fields = EqualityProfile.ANSWER_FIELDS
+    by_field: dict[str, dict[int, str]] = {f: {} for f in fields}
+    for row in EqualityProfile.objects.filter(contact_id__in=allowed).values_list("contact_id", *fields):
+        for field, value in zip(fields, row[1:], strict=True):
+            by_field[field][row[0]] = value
+    return by_field
 
 
 def _record_invitations(people, *, event: Event, export: InvitationExport) -> int:
