@@ -85,8 +85,10 @@ def _after_flush(sender, using, **kwargs):
 
     from crm.roles import apply_roles
 
-    if sender.label != list(apps.get_app_configs())[-1].label:
-        return  # post_migrate is sent once per app; act once, when every app's permissions exist
+    # post_migrate is sent once per app that has a models module (not to "ninja", listed last): act
+    # once, for the last such app, when every app's permissions exist.
+    if sender.label != [c for c in apps.get_app_configs() if c.models_module is not None][-1].label:
+        return
     db = connections[using]
     if db.vendor == "sqlite":
         triggers = importlib.import_module("consent.migrations.0002_ledger_triggers")
