@@ -24,6 +24,11 @@ def status_counts(*, bulletin_id: int) -> dict[str, int]:
     return counts
 
 
+def _with_erased(counts: dict[str, int], erased: dict, prefix: str) -> dict[str, int]:
+    """Add the anonymous counts kept for recipients erased since (Bulletin.erased_counts, "<prefix><key>")."""
+    return {key: n + int(erased.get(f"{prefix}{key}", 0)) for key, n in counts.items()}
+
+
 @dataclass(frozen=True)
 class SendProgress:
     counts: dict[str, int]
@@ -52,7 +57,7 @@ def recent_rate(*, bulletin: Bulletin, now: datetime) -> float:
 
 def send_progress(*, bulletin: Bulletin, now: datetime | None = None) -> SendProgress:
     now = now or timezone.now()
-    counts = status_counts(bulletin_id=bulletin.pk)
+    counts = _with_erased(status_counts(bulletin_id=bulletin.pk), bulletin.erased_counts or {}, "deliveries_")
     total = sum(counts.values())
     done = sum(counts[s] for s in DONE)
     remaining = total - done
@@ -80,6 +85,7 @@ class SendReport:
     unsubscribes: int
     unsubscribe_days: int
     comments: dict[str, int]  # pending, approved, rejected, total
+    erased_people: int  # recipients erased since; their anonymous counts are in the figures
 
 
 def unsubscribes_caused(*, bulletin: Bulletin, days: int) -> int:
@@ -99,22 +105,25 @@ def unsubscribes_caused(*, bulletin: Bulletin, days: int) -> int:
 def comment_counts(*, bulletin_id: int) -> dict[str, int]:
     rows = dict(Comment.objects.filter(item__bulletin_id=bulletin_id).order_by().values_list("status")
                 .annotate(n=Count("id")))
-    counts = {status: rows.get(status, 0) for status in Comment.Status.values}
-    counts["total"] = sum(rows.values())
-    return counts
+    return {status: rows.get(status, 0) for status in Comment.Status.values}
 
 
 def send_report(*, bulletin: Bulletin) -> SendReport:
     provider = dict(Delivery.objects.filter(bulletin_id=bulletin.pk).exclude(provider_status="").order_by()
                     .values_list("provider_status").annotate(n=Count("id")))
+    erased = bulletin.erased_counts or {}
+    comments = _with_erased(comment_counts(bulletin_id=bulletin.pk), erased, "comments_")
+    comments["total"] = sum(comments.values())
     days = settings.BULLETIN_REPORT_UNSUBSCRIBE_DAYS
     return SendReport(
-        counts=status_counts(bulletin_id=bulletin.pk),
+        counts=_with_erased(status_counts(bulletin_id=bulletin.pk), erased, "deliveries_"),
         failed_reasons=reasons(bulletin_id=bulletin.pk, status=Status.FAILED),
         skipped_reasons=reasons(bulletin_id=bulletin.pk, status=Status.SKIPPED),
         cancelled_reasons=reasons(bulletin_id=bulletin.pk, status=Status.CANCELLED),
-        provider_counts={s: provider.get(s, 0) for s in Delivery.ProviderStatus.values if s},
+        provider_counts=_with_erased({s: provider.get(s, 0) for s in Delivery.ProviderStatus.values if s},
+                                     erased, "provider_"),
         unsubscribes=unsubscribes_caused(bulletin=bulletin, days=days),
         unsubscribe_days=days,
-        comments=comment_counts(bulletin_id=bulletin.pk),
+        comments=comments,
+        erased_people=int(erased.get("deliveries", 0)),
     )

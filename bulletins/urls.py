@@ -5,7 +5,7 @@ Mounted once at the site root by crm/urls.py.
 
 from django.urls import path
 
-from bulletins import views, views_public
+from bulletins import urls_sending, views, views_public
 
 app_name = "bulletins"
 urlpatterns = [
@@ -32,3 +32,5 @@ urlpatterns = [
     path("bulletins/<uuid:public_id>/comment/<str:token>/", views_public.web_version_comment,
          name="web_version_comment"),
 ]
+# A send in progress: progress, pause, resume, cancel, report (bulletins/urls_sending.py).
+urlpatterns += urls_sending.urlpatterns

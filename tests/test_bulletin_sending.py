@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied
 from django.test import override_settings
 from django.utils import timezone
 
@@ -365,3 +366,161 @@ def test_throttle_is_shared_through_the_cache():
     assert slept == [0.75]
     throttle.acquire(25, rate=10, clock=lambda: clock["now"], sleep=sleep)
     assert slept == [0.75, 1.0, 1.0]  # 7 left in window 1001, then 10 in 1002, then the last 8 in 1003
+
+
+# --- links, progress, report ----------------------------------------------------------------------
+
+def test_batch_links_are_the_links_rendering_gives_each_person():
+    from bulletins.rendering import merge_values_for
+    from bulletins.sending.messages import PersonalLinks
+
+    (health,) = some_topics(1)
+    people = make_people(2, topics=[health])
+    bulletin = approved_bulletin(topics=[health])
+    links = PersonalLinks(bulletin)
+    for contact in Contact.objects.filter(pk__in=people):
+        with time_machine.travel(timezone.now(), tick=False):  # tokens carry a timestamp
+            assert links.for_contact(contact) == merge_values_for(bulletin=bulletin, contact=contact)
+
+
+def test_progress_counts_rate_and_estimated_finish():
+    from bulletins.selectors import send_progress
+
+    (health,) = some_topics(1)
+    make_people(10, topics=[health])
+    bulletin = approved_bulletin(topics=[health])
+    create_deliveries(bulletin=bulletin)
+    now = timezone.now()
+    Bulletin.objects.filter(pk=bulletin.pk).update(status="sending", send_started_at=now - timedelta(minutes=5))
+    bulletin.refresh_from_db()
+    rows = list(bulletin.deliveries.order_by("pk"))
+    # 3 sent in the last minute, 1 sent 3 minutes ago, 1 failed, 1 skipped; 4 left (1 in flight).
+    for row, ago in zip(rows[:4], (10, 20, 30, 180), strict=True):
+        Delivery.objects.filter(pk=row.pk).update(status="sent", sent_at=now - timedelta(seconds=ago))
+    Delivery.objects.filter(pk=rows[4].pk).update(status="failed", reason="Refused (550).")
+    Delivery.objects.filter(pk=rows[5].pk).update(status="skipped", reason="Unsubscribed.")
+    Delivery.objects.filter(pk=rows[6].pk).update(status="sending")
+    progress = send_progress(bulletin=bulletin, now=now)
+    assert progress.counts == {"pending": 3, "sending": 1, "sent": 4, "failed": 1, "skipped": 1, "cancelled": 0}
+    assert (progress.total, progress.done, progress.remaining, progress.percent) == (10, 6, 4, 60)
+    assert progress.rate_per_second == pytest.approx(3 / 60)
+    assert progress.estimated_finish == now + timedelta(seconds=4 / (3 / 60))
+
+
+def test_final_report_reasons_provider_events_unsubscribes_and_comments():
+    from bulletins.models import Comment
+    from bulletins.selectors import send_report
+
+    (health,) = some_topics(1)
+    people = make_people(8, topics=[health])
+    bulletin = approved_bulletin(topics=[health], comments=True)
+    create_deliveries(bulletin=bulletin)
+    start = timezone.now() - timedelta(days=10)
+    Bulletin.objects.filter(pk=bulletin.pk).update(status="sent", send_started_at=start,
+                                                   erased_counts={"deliveries": 1, "deliveries_sent": 1,
+                                                                  "provider_bounced": 1, "comments_approved": 1})
+    bulletin.refresh_from_db()
+    rows = {d.contact_id: d for d in bulletin.deliveries.all()}
+    sent_at = start + timedelta(minutes=1)
+    Delivery.objects.filter(pk__in=[rows[c].pk for c in people[:5]]).update(status="sent", sent_at=sent_at)
+    Delivery.objects.filter(pk=rows[people[0]].pk).update(provider_status="delivered")
+    Delivery.objects.filter(pk=rows[people[1]].pk).update(provider_status="bounced")
+    Delivery.objects.filter(pk=rows[people[2]].pk).update(provider_status="complained")
+    Delivery.objects.filter(pk__in=[rows[c].pk for c in people[5:7]]).update(status="failed", reason="Refused (550).")
+    Delivery.objects.filter(pk=rows[people[7]].pk).update(status="skipped", reason="Unsubscribed.")
+    # Unsubscribes: one 2 days after (counts), one 9 days after (outside 7 days), one by a skipped person.
+    for contact_id, days in ((people[3], 2), (people[4], 9), (people[7], 1)):
+        with time_machine.travel(start + timedelta(days=days), tick=False):
+            unsubscribe_one_click(contact=Contact.objects.get(pk=contact_id), actor=Actor.public("127.0.0.1"))
+    item = bulletin.items.first()
+    for status in ("pending", "approved", "approved", "rejected"):
+        Comment.objects.create(item=item, contact_id=people[0], body="Thanks", status=status)
+
+    report = send_report(bulletin=bulletin)
+    assert report.counts == {"pending": 0, "sending": 0, "sent": 6, "failed": 2, "skipped": 1, "cancelled": 0}
+    assert report.failed_reasons == [("Refused (550).", 2)]
+    assert report.skipped_reasons == [("Unsubscribed.", 1)]
+    assert report.provider_counts == {"delivered": 1, "soft_bounced": 0, "bounced": 2, "complained": 1}
+    assert report.unsubscribes == 1
+    assert report.comments == {"pending": 1, "approved": 3, "rejected": 1, "total": 5}
+    assert report.erased_people == 1
+
+
+# --- staff pages ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def sending_bulletin():
+    (health,) = some_topics(1)
+    make_people(30, topics=[health])
+    bulletin = approved_bulletin(topics=[health])
+    create_deliveries(bulletin=bulletin)
+    Bulletin.objects.filter(pk=bulletin.pk).update(status="sending", send_started_at=timezone.now() - timedelta(minutes=5))
+    Delivery.objects.filter(pk__in=bulletin.deliveries.order_by("pk").values("pk")[:12]).update(
+        status="sent", sent_at=timezone.now())
+    bulletin.refresh_from_db()
+    return bulletin
+
+
+def test_progress_page_and_json_for_communications(staff_client, sending_bulletin):
+    from django.urls import reverse
+
+    client = staff_client("Communications")
+    page = client.get(reverse("bulletins:progress", args=[sending_bulletin.public_id]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "12 of 30 done (40%)" in html
+    assert '<progress class="mynhs-progress" id="send-progress-bar" max="30" value="12">40%</progress>' in html
+    assert "Pause sending" in html and "Cancel sending" in html
+    assert "bulletins/progress.mjs" in html and "<script>" not in html and "style=" not in html
+    data = client.get(reverse("bulletins:progress_json", args=[sending_bulletin.public_id])).json()
+    assert data["counts"]["sent"] == 12 and data["counts"]["pending"] == 18
+    assert (data["done"], data["total"], data["percent"], data["live"]) == (12, 30, 40, True)
+    assert data["rate_per_minute"] == 12  # 12 sent within the last minute
+
+
+def test_pause_resume_and_cancel_from_the_page_are_audited(staff_client, sending_bulletin, commit, channel_log):
+    from django.urls import reverse
+
+    client = staff_client("Communications")
+    public_id = sending_bulletin.public_id
+    assert client.post(reverse("bulletins:pause", args=[public_id])).status_code == 302
+    assert Bulletin.objects.get(pk=sending_bulletin.pk).status == "paused"
+    assert "Resume sending" in client.get(reverse("bulletins:progress", args=[public_id])).content.decode()
+    with commit():
+        client.post(reverse("bulletins:resume", args=[public_id]))
+    assert statuses(sending_bulletin) == {"sent": 30}  # the 18 left, once each
+    assert len(read_log(channel_log)) == 18
+    assert client.get(reverse("bulletins:cancel", args=[public_id])).status_code == 200
+    client.post(reverse("bulletins:cancel", args=[public_id]))  # finished already: refused, said why
+    assert Bulletin.objects.get(pk=sending_bulletin.pk).status == "sent"
+    entries = AuditEntry.objects.filter(object_id=str(sending_bulletin.pk), actor=client.user)
+    assert set(entries.values_list("action", flat=True)) == {"bulletin.send_paused", "bulletin.send_resumed"}
+
+
+@pytest.mark.parametrize("role", ["Engagement", "Data protection", "Administrator"])
+def test_other_roles_are_refused(staff_client, sending_bulletin, role):
+    from django.urls import reverse
+
+    client = staff_client(role)
+    public_id = sending_bulletin.public_id
+    for name in ("progress", "progress_json", "cancel"):
+        assert client.get(reverse(f"bulletins:{name}", args=[public_id])).status_code == 403
+    for name in ("pause", "resume", "cancel"):
+        assert client.post(reverse(f"bulletins:{name}", args=[public_id])).status_code == 403
+    assert Bulletin.objects.get(pk=sending_bulletin.pk).status == "sending"
+
+
+def test_a_role_that_may_read_but_not_send_cannot_pause(staff_client, staff_user, sending_bulletin):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    reader = staff_user()
+    reader.user_permissions.add(Permission.objects.get(codename="view_bulletin"))
+    client = staff_client(user=reader)
+    public_id = sending_bulletin.public_id
+    page = client.get(reverse("bulletins:progress", args=[public_id]))
+    assert page.status_code == 200 and "Pause sending" not in page.content.decode()
+    assert client.post(reverse("bulletins:pause", args=[public_id])).status_code == 403
+    with pytest.raises(PermissionDenied):
+        sending.pause_send(bulletin=sending_bulletin, actor=Actor.staff(reader))
+    assert Bulletin.objects.get(pk=sending_bulletin.pk).status == "sending"

@@ -2,6 +2,7 @@
 the bulletin row locked before it is read to decide, one audit entry."""
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,6 +17,12 @@ Status = Bulletin.Status
 
 class SendRefused(ValueError):
     """The bulletin is not in a state where this may happen; the message says why, for staff."""
+
+
+def _require_send_permission(actor: Actor) -> None:
+    """Staff need bulletins.send_bulletin, whoever calls; the system (scheduler, sweeper) acts for no one."""
+    if actor.user is not None and not actor.user.has_perm("bulletins.send_bulletin"):
+        raise PermissionDenied("You do not have permission to send, pause, resume or cancel bulletins.")
 
 
 def _locked(bulletin: Bulletin) -> Bulletin:
@@ -34,6 +41,7 @@ def start_send(*, bulletin: Bulletin, actor: Actor) -> int:
     """Fan out and queue the batches. Only a bulletin approved at its current version may go.
 
     Returns the number of Delivery rows (people it goes to)."""
+    _require_send_permission(actor)
     with transaction.atomic():
         locked = _locked(bulletin)
         if locked.status not in (Status.APPROVED, Status.SCHEDULED):
@@ -57,6 +65,7 @@ def start_send(*, bulletin: Bulletin, actor: Actor) -> int:
 
 def pause_send(*, bulletin: Bulletin, actor: Actor) -> None:
     """Batches stop claiming; rows stay pending. The batch already in flight finishes."""
+    _require_send_permission(actor)
     with transaction.atomic():
         locked = _locked(bulletin)
         if locked.status != Status.SENDING:
@@ -70,6 +79,7 @@ def pause_send(*, bulletin: Bulletin, actor: Actor) -> None:
 
 def resume_send(*, bulletin: Bulletin, actor: Actor) -> int:
     """Sending again from where it stopped: only pending rows are queued, so nobody gets it twice."""
+    _require_send_permission(actor)
     with transaction.atomic():
         locked = _locked(bulletin)
         if locked.status != Status.PAUSED:
@@ -90,6 +100,7 @@ CANCELLED_REASON = "Cancelled by staff before it was sent."
 
 def cancel_send(*, bulletin: Bulletin, actor: Actor) -> int:
     """Every pending row ends cancelled; a batch in flight stops before its next chunk. Returns rows cancelled."""
+    _require_send_permission(actor)
     with transaction.atomic():
         locked = _locked(bulletin)
         if locked.status not in (Status.SENDING, Status.PAUSED):
