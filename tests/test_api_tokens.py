@@ -112,6 +112,10 @@ def test_audit_api_is_paginated_newest_first_and_filterable(staff_user):
     assert [item["object_id"] for item in second["items"]] == [str(n) for n in range(9, -1, -1)]
     one = Client().get("/api/v1/staff/audit?object_type=test.thing&object_id=7", **bearer(raw)).json()
     assert one["count"] == 1 and one["items"][0]["object_id"] == "7"
+    export = record_audit(actor=Actor.system(), action="sar.exported", object_type="test.thing", object_id="x")
+    labelled = Client().get("/api/v1/staff/audit?action=sar.", **bearer(raw)).json()["items"]
+    assert [(item["id"], item["action"], item["action_label"]) for item in labelled] == [
+        (export.id, "sar.exported", "Subject access export downloaded")]
 
 
 def test_staff_can_only_revoke_their_own_tokens(staff_client, staff_user):

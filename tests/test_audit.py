@@ -125,16 +125,17 @@ def test_truncating_the_whole_log_is_detected(chain):
 def test_audit_page_is_newest_first_filterable_and_paginated(staff_client, chain):
     client = staff_client(DATA_PROTECTION)
     for n in range(55):
-        record_audit(actor=Actor.system(), action="test.bulk", object_type="test.other", object_id=str(n))
+        record_audit(actor=Actor.system(), action="test.bulk", object_type="test.other", object_id=str(n),
+                     summary=f"Bulk entry {n}.")
     page = client.get(reverse("staff:audit"), {"action": "test.bulk"})
     html = page.content.decode()
     assert page.status_code == 200
     assert "55 entries match" in html
-    assert html.index("test.other 54<") < html.index("test.other 53<")
-    assert "test.step" not in html
+    assert html.index("Bulk entry 54.<") < html.index("Bulk entry 53.<")
+    assert "Test: step" not in html
     assert 'rel="next"' in html and "page=2" in html and "action=test.bulk" in html
     second = client.get(reverse("staff:audit"), {"action": "test.bulk", "page": 2}).content.decode()
-    assert "test.other 4<" in second and "test.other 5<" not in second
+    assert "Bulk entry 4.<" in second and "Bulk entry 5.<" not in second
 
     by_object = client.get(reverse("staff:audit"), {"object_type": "test.thing", "object_id": "3"}).content.decode()
     assert "1 entry match" in by_object

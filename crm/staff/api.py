@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from crm.api_schemas import MAX_INT32, PlainText, error_responses
+from crm.audit_labels import action_label
 from crm.staff import selectors
 from crm.staff.api_auth import StaffTokenAuth
 
@@ -31,6 +32,7 @@ class AuditEntryOut(Schema):
     created_at: datetime
     actor: str
     action: str
+    action_label: str
     object_type: str
     object_id: str
     summary: str
@@ -40,6 +42,10 @@ class AuditEntryOut(Schema):
     @staticmethod
     def resolve_actor(entry) -> str:
         return entry.actor_label
+
+    @staticmethod
+    def resolve_action_label(entry) -> str:
+        return action_label(entry.action)
 
 
 class AuditFilter(Schema):

@@ -25,6 +25,7 @@ from django_otp import user_has_device
 
 from crm import tasks
 from crm.audit import actor_from_request, chain_check_history, chain_head, client_ip
+from crm.audit_labels import action_filter_options, audit_rows, object_filter_options
 from crm.forms import write_valid_post
 from crm.models import StaffApiToken, StaffRoleRequest
 from crm.staff import selectors, services
@@ -378,7 +379,11 @@ def audit_view(request):
                                    "summary", "changes", "ip_address")
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = urlencode({key: value for key, value in filters.items() if value})
-    return render(request, "staff/audit/list.html", {"form": form, "page": page, "query": query})
+    return render(request, "staff/audit/list.html", {
+        "form": form, "page": page, "query": query, "rows": audit_rows(page.object_list, user=request.user),
+        "action_options": action_filter_options(filters.get("action", "")),
+        "object_options": object_filter_options(filters.get("object_type", "")),
+    })
 
 
 @staff_view("crm.view_auditentry")
