@@ -128,8 +128,8 @@ def item_remove(request, public_id, item_id):
     return render(request, "bulletins/staff/item_remove.html", {"bulletin": bulletin, "item": item, "error": error})
 
 
-@require_POST
 @staff_view(VIEW, CHANGE)
+@require_POST
 def item_move(request, public_id, item_id):
     bulletin = _bulletin(public_id)
     item = _item(bulletin, item_id)
@@ -198,8 +198,8 @@ def test_send(request, public_id):
     return render(request, "bulletins/staff/test_send.html", {"form": form, "bulletin": bulletin})
 
 
-@require_POST
 @staff_view(VIEW, APPROVE)
+@require_POST
 def approve(request, public_id):
     bulletin = _bulletin(public_id)
     form = forms.ApproveForm(request.POST)
@@ -229,7 +229,7 @@ def send(request, public_id):
             messages.error(request, " ".join(exc.messages))
             return redirect("bulletins:send", public_id=bulletin.public_id)
         messages.success(request, f"Sending to {count:,} {'person' if count == 1 else 'people'}.")
-        return redirect("bulletins:detail", public_id=bulletin.public_id)
+        return redirect("bulletins:progress", public_id=bulletin.public_id)
     if written := write_valid_post(request, form, lambda data: services.schedule_bulletin(
             bulletin=bulletin, send_at_local=form.local_datetime(), actor=actor_from_request(request))):
         note = (" That time happens twice that night as the clocks go back: it will be sent once, "
@@ -243,8 +243,8 @@ def send(request, public_id):
     })
 
 
-@require_POST
 @staff_view(VIEW, SEND)
+@require_POST
 def unschedule(request, public_id):
     bulletin = _bulletin(public_id)
     try:

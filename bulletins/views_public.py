@@ -28,7 +28,8 @@ PUBLISHED = {Bulletin.Status.SENDING, Bulletin.Status.PAUSED, Bulletin.Status.SE
 
 
 def published_bulletins():
-    """Bulletins that went out to people (a cancelled send still reached some), newest first."""
+    """Bulletins whose emails (with their web-version link) went out: while sending, paused, sent,
+    or cancelled part-way (some people got it). Newest first."""
     return Bulletin.objects.filter(status__in=PUBLISHED, send_started_at__isnull=False).order_by("-send_started_at")
 
 
@@ -38,7 +39,9 @@ def _published(public_id) -> Bulletin:
 
 @require_GET
 def archive(request):
-    return render(request, "bulletins/public/archive.html", {"bulletins": published_bulletins()[:500]})
+    """Past bulletins: those whose send finished."""
+    sent = published_bulletins().filter(status=Bulletin.Status.SENT)[:500]
+    return render(request, "bulletins/public/archive.html", {"bulletins": sent})
 
 
 def _page(request, bulletin, *, contact=None, token="", forms=None, status=200):

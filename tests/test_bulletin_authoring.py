@@ -1,6 +1,7 @@
 """Writing a bulletin: items, versions, approval by a second Communications user of the exact version,
 test sends to staff only, the audience count, and scheduling in UK time across clock changes."""
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -299,3 +300,99 @@ def test_send_now_creates_a_delivery_per_person(approved_bulletin, author_actor,
     assert services.send_bulletin_now(bulletin=approved_bulletin, actor=author_actor) == 3
     with pytest.raises(ValidationError, match="needs approval of its current version"):
         services.send_bulletin_now(bulletin=approved_bulletin, actor=author_actor)  # already sending
+
+
+# --- staff pages: who may use them (the expected table is written by hand, from the roles) -----------
+# Communications writes, approves, sends and moderates. Engagement, Data protection and Administrator
+# have no bulletin permission: 403 on every route (also for objects that do not exist). Anonymous
+# visitors go to sign-in. Empty POSTs: a form page answers with its errors (200); an action redirects
+# back to the bulletin with a message (302); "remove item" removes it (302).
+COMMS, OTHERS = "Communications", ("Engagement", "Data protection", "Administrator")
+STAFF_ROUTES = [
+    # (url name, what it names, GET for Communications, POST for Communications)
+    ("bulletins:list", None, 200, 200),
+    ("bulletins:new", None, 200, 200),
+    ("bulletins:comments", None, 200, 200),
+    ("bulletins:comment_moderate", "comment", 200, 200),
+    ("bulletins:detail", "bulletin", 200, 200),
+    ("bulletins:edit", "bulletin", 200, 200),
+    ("bulletins:item_add", "bulletin", 200, 200),
+    ("bulletins:item_edit", "item", 200, 200),
+    ("bulletins:item_remove", "item", 200, 302),
+    ("bulletins:item_move", "item", 405, 302),
+    ("bulletins:preview", "bulletin", 200, 200),
+    ("bulletins:preview_email", "bulletin", 200, 200),
+    ("bulletins:test_send", "bulletin", 200, 200),
+    ("bulletins:approve", "bulletin", 405, 302),
+    ("bulletins:send", "bulletin", 200, 200),
+    ("bulletins:unschedule", "bulletin", 405, 302),
+]
+
+
+@pytest.fixture
+def route_objects(make_bulletin, make_contact):
+    from bulletins.models import Comment
+
+    bulletin = make_bulletin()
+    item, commented = bulletin.items.order_by("position")  # an item with a comment cannot be removed
+    comment = Comment.objects.create(item=commented, contact=make_contact(), body="A comment")
+    return {"bulletin": {"public_id": bulletin.public_id},
+            "item": {"public_id": bulletin.public_id, "item_id": item.pk},
+            "comment": {"comment_id": comment.pk}}
+
+
+MISSING = {"bulletin": lambda: {"public_id": uuid.uuid4()},
+           "item": lambda: {"public_id": uuid.uuid4(), "item_id": 2_000_000_000},
+           "comment": lambda: {"comment_id": 2_000_000_000}}
+
+
+def _route_cases():
+    for name, target, get_status, post_status in STAFF_ROUTES:
+        for method, ok in (("GET", get_status), ("POST", post_status)):
+            yield pytest.param(name, target, method, COMMS, ok, False, id=f"{method} {name} as {COMMS}")
+            for role in OTHERS:
+                yield pytest.param(name, target, method, role, 403, False, id=f"{method} {name} as {role}")
+                if target:
+                    yield pytest.param(name, target, method, role, 403, True,
+                                       id=f"{method} {name} (missing) as {role}")
+            if target:
+                missing = ok if ok == 405 else 404
+                yield pytest.param(name, target, method, COMMS, missing, True, id=f"{method} {name} (missing) as {COMMS}")
+            yield pytest.param(name, target, method, "anonymous", "sign-in", False, id=f"{method} {name} anonymous")
+
+
+@pytest.mark.parametrize(("name", "target", "method", "role", "expected", "missing"), list(_route_cases()))
+def test_bulletin_staff_routes_answer_each_role_as_the_table_says(staff_client, route_objects, name, target,
+                                                                   method, role, expected, missing):
+    from django.test import Client
+    from django.urls import reverse
+
+    kwargs = (MISSING[target]() if missing else route_objects[target]) if target else {}
+    url = reverse(name, kwargs=kwargs)
+    client = Client() if role == "anonymous" else staff_client(role)
+    response = client.post(url) if method == "POST" else client.get(url)
+    if expected == "sign-in":
+        assert response.status_code == 302 and response["Location"].startswith(reverse("staff:login"))
+    else:
+        assert response.status_code == expected, response.content[:300]
+
+
+def test_every_bulletin_staff_route_is_in_the_table():
+    from django.urls import get_resolver
+
+    from bulletins import urls_sending
+
+    sending = {p.name for p in urls_sending.urlpatterns}  # the send-progress pages are tested with the pipeline
+    resolver = get_resolver()
+    names = {f"bulletins:{p.name}" for p in resolver.namespace_dict["bulletins"][1].url_patterns
+             if str(p.pattern).startswith("staff/") and p.name not in sending}
+    assert names == {row[0] for row in STAFF_ROUTES}
+
+
+def test_staff_menu_shows_bulletins_only_to_communications(staff_client):
+    from django.urls import reverse
+
+    link = f'href="{reverse("bulletins:list")}"'
+    assert link in staff_client(COMMS).get(reverse("consent_staff:dashboard")).content.decode()
+    for role in OTHERS:
+        assert link not in staff_client(role).get(reverse("consent_staff:dashboard")).content.decode(), role
