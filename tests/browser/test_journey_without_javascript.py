@@ -1,7 +1,7 @@
 """The whole public journey in a browser with JavaScript switched off (issue 3: every page works
 without JavaScript): sign up → confirmation email → confirm → about you → preference centre →
-download my data. Each step is checked in the database too, and no page may fail to load an asset
-or break the CSP on the way.
+"email me a link to see or delete my data" → that email's link → download my data. Each step is
+checked in the database too, and no page may fail to load an asset or break the CSP on the way.
 """
 
 import json
@@ -72,13 +72,22 @@ def test_sign_up_confirm_about_you_and_preferences_without_javascript(open_site,
     page.locator("input[name=carer][value=prefer_not_to_say]").check()
     page.locator("input[name=purposes][value=equality_monitoring]").check()
     site.submit(page.locator("main form button[type=submit]").first)
-    preferences_path = site.path()
-    assert re.fullmatch(r"/preferences/[^/]+/", preferences_path)
+    assert site.path() == "/your-data/view/"
     assert page.locator("main").get_by_text("Your answers about you have been saved.").count() == 1
     site.assert_accessible()
     profile = EqualityProfile.objects.get(contact=contact)
     assert profile.age_band and profile.carer == "prefer_not_to_say"
     assert consent_summary(contact)["equality_monitoring"] == "granted"
+
+    # Later, the preference centre: from a link emailed on request, as the person would reach it.
+    mail.outbox.clear()
+    site.goto("/preferences/")
+    page.locator("#id_email").fill(EMAIL)
+    site.submit(page.locator("main form button[type=submit]").first)
+    preferences_path = link_in(mail.outbox[-1], "preferences")
+    assert re.fullmatch(r"/preferences/[^/]+/", preferences_path)
+    page = site.goto(preferences_path)
+    site.assert_accessible()
 
     # Preference centre: add a purpose and a communication need, save.
     page.locator("input[name=purposes][value=events]").check()
@@ -89,6 +98,16 @@ def test_sign_up_confirm_about_you_and_preferences_without_javascript(open_site,
     site.assert_accessible()
     assert consent_summary(contact)["events"] == "granted"
     assert list(contact.communication_needs.values_list("need", flat=True)) == ["large_print"]
+
+    # See or delete my data: a separate link, emailed to the address, used once.
+    site.submit(page.get_by_role("button", name="Email me a link to see or delete my data"))
+    assert site.path() == "/your-data/check-your-email/"
+    site.assert_accessible()
+    page = site.goto(link_in(mail.outbox[-1], "your-data/open"))
+    site.assert_accessible()
+    site.submit(page.locator("main form button[type=submit]").first)
+    assert site.path() == "/your-data/view/"
+    site.assert_accessible()
 
     # Download my data: an ordinary link to a JSON attachment.
     with page.expect_download() as download:

@@ -7,7 +7,7 @@ consent.services; the personal links are made with consent.tokens as the emails 
 
 import pytest
 
-from consent.tokens import personal_link_tokens
+from consent.tokens import DATA_ACCESS, personal_link_tokens
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,6 +17,8 @@ INFORMATION_PAGES = [
     "/sign-up/check-your-email/",
     "/preferences/",
     "/preferences/check-your-email/",
+    "/your-data/",
+    "/your-data/check-your-email/",
     "/privacy/",
     "/accessibility/",
 ]
@@ -41,6 +43,15 @@ def pending_person(public_actor, topics):
 def primary_button(page):
     """The first submit button of the page's form (the action the page is about)."""
     return page.locator("main form button[type=submit]").first
+
+
+def open_your_data(site, person):
+    """Follow a fresh data-access link as its email offers it: the landing page, then Continue."""
+    page = site.goto(f"/your-data/open/{personal_link_tokens.make_token(person, DATA_ACCESS)}/")
+    site.assert_accessible()
+    site.submit(primary_button(page))
+    assert site.path() == "/your-data/view/"
+    return page
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -92,7 +103,7 @@ def test_confirm_page_then_confirmed_page(site, pending_person):
     assert page.locator("h1").inner_text().strip()
     site.assert_accessible()
     # The confirmed page offers the optional "about you" step.
-    assert page.locator("a[href*='/preferences/'][href$='/about-you/']").count() == 1
+    assert page.locator("a[href='/your-data/view/about-you/']").count() == 1
 
 
 def test_confirm_link_already_used(site, person):
@@ -105,9 +116,67 @@ def test_confirm_link_already_used(site, person):
 def test_preference_centre_pages(open_site, person, javascript):
     site = open_site(javascript=javascript)
     token = personal_link_tokens.make_token(person, "preferences")
-    for suffix in ("", "about-you/", "withdraw/", "erase/"):
+    for suffix in ("", "withdraw/"):
         site.goto(f"/preferences/{token}/{suffix}")
         site.assert_accessible()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_your_data_pages(open_site, person, javascript):
+    site = open_site(javascript=javascript)
+    open_your_data(site, person)
+    site.assert_accessible()
+    for path in ("/your-data/view/details/", "/your-data/view/about-you/", "/your-data/view/delete/"):
+        site.goto(path)
+        site.assert_accessible()
+
+
+def test_data_link_requested_from_the_preference_centre(site, person):
+    page = site.goto(f"/preferences/{personal_link_tokens.make_token(person, 'preferences')}/")
+    site.submit(page.get_by_role("button", name="Email me a link to see or delete my data"))
+    assert site.path() == "/your-data/check-your-email/"
+    site.assert_accessible()
+
+
+def test_data_request_with_errors(site):
+    page = site.goto("/your-data/")
+    site.submit(primary_button(page))
+    assert_error_summary_links_to_fields(page)
+    site.assert_accessible()
+
+
+def test_your_data_session_ended_and_used_link(site, person):
+    site.goto("/your-data/view/", status=403)
+    site.assert_accessible()
+    token = personal_link_tokens.make_token(person, DATA_ACCESS)
+    page = site.goto(f"/your-data/open/{token}/")
+    site.submit(primary_button(page))
+    site.goto(f"/your-data/open/{token}/", status=404)  # used once
+    site.assert_accessible()
+
+
+def test_your_details_saved_and_with_errors(site, person):
+    open_your_data(site, person)
+    page = site.goto("/your-data/view/details/")
+    page.locator("#id_name").fill("")
+    site.submit(primary_button(page))
+    assert_error_summary_links_to_fields(page)
+    site.assert_accessible()
+    page.locator("#id_name").fill("Sam Changed")
+    site.submit(primary_button(page))
+    assert site.path() == "/your-data/view/"
+    assert page.get_by_text("Your details have been saved.").is_visible()
+    site.assert_accessible()
+
+
+def test_sign_out_of_your_data_and_of_all_links(site, person):
+    page = open_your_data(site, person)
+    site.submit(page.get_by_role("button", name="Sign out of these pages"))
+    site.assert_accessible()
+    page = site.goto(f"/preferences/{personal_link_tokens.make_token(person, 'preferences')}/")
+    site.submit(page.get_by_role("button", name="Sign me out of all links"))
+    assert page.locator("h1").inner_text().strip() == "All your links have been cancelled"
+    site.assert_accessible()
 
 
 def test_preference_centre_saved_message(site, person):
@@ -131,8 +200,8 @@ def test_preference_centre_with_errors(site, person):
 
 def test_about_you_without_consent_is_explained(site, person):
     """Answers with no consent box ticked are not kept: the page says so in the NHS.UK error pattern."""
-    token = personal_link_tokens.make_token(person, "preferences")
-    page = site.goto(f"/preferences/{token}/about-you/")
+    open_your_data(site, person)
+    page = site.goto("/your-data/view/about-you/")
     page.locator("main form input[type=radio]").first.check()
     site.submit(primary_button(page))
     assert_error_summary_links_to_fields(page)
@@ -140,12 +209,12 @@ def test_about_you_without_consent_is_explained(site, person):
 
 
 def test_about_you_saved(site, person):
-    token = personal_link_tokens.make_token(person, "preferences")
-    page = site.goto(f"/preferences/{token}/about-you/")
+    open_your_data(site, person)
+    page = site.goto("/your-data/view/about-you/")
     page.locator("main form input[type=radio]").first.check()
     page.locator("input[name=purposes][value=equality_monitoring]").check()  # answers are kept only with consent
     site.submit(primary_button(page))
-    assert site.path() == f"/preferences/{token}/"
+    assert site.path() == "/your-data/view/"
     site.assert_accessible()
 
 
@@ -157,8 +226,8 @@ def test_withdraw_everything_done_page(site, person):
 
 
 def test_erase_done_page(site, person):
-    token = personal_link_tokens.make_token(person, "preferences")
-    page = site.goto(f"/preferences/{token}/erase/")
+    open_your_data(site, person)
+    page = site.goto("/your-data/view/delete/")
     site.submit(primary_button(page))
     site.assert_accessible()
 
@@ -177,6 +246,7 @@ def test_unsubscribe_page_then_unsubscribed_page(open_site, person, javascript):
     "/preferences/not-a-real-token/",
     "/confirm/not-a-real-token/",
     "/unsubscribe/not-a-real-token",
+    "/your-data/open/not-a-real-token/",
 ])
 def test_link_not_valid_page(site, path):
     site.goto(path, status=404)
