@@ -64,6 +64,25 @@ class HeadAsGetMiddleware:
         return response
 
 
+class RetryAfterMiddleware:
+    """Every 429 says when to come back (RFC 6585 recommends Retry-After, well-behaved clients wait).
+
+    The public rate limits set the exact time left in their window (consent.ratelimits); this fills
+    in any other 429 (a lockout page, a library's own answer) with a conservative default.
+    """
+
+    DEFAULT_SECONDS = 60
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 429 and not response.has_header("Retry-After"):
+            response["Retry-After"] = str(self.DEFAULT_SECONDS)
+        return response
+
+
 class StaffSessionMiddleware:
     """Signs staff out after a period of inactivity (the session cookie alone has a fixed age)."""
 

@@ -255,3 +255,14 @@ def test_no_public_page_shows_the_wording_version(client, make_contact, public_a
         assert "version 1" not in html, path
     open_data_session(client, person)
     assert "wording version" not in client.get("/your-data/view/about-you/").content.decode().lower()
+
+
+def test_every_429_carries_retry_after_even_a_staff_lockout(staff_user, settings):
+    from django.urls import reverse
+
+    staff_user(username="locked.out")
+    client = Client()
+    for n in range(settings.AXES_FAILURE_LIMIT + 1):
+        response = client.post(reverse("staff:login"), {"username": "locked.out", "password": f"wrong-{n}"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
