@@ -50,6 +50,7 @@ ACTION_LABELS: dict[str, str] = {
     "consent.withdrawn_many": "Consent withdrawn for many people at once",
     "consent.new_address_many": "Consent put on hold for many people at once",
     "consent.suppressed": "Address suppressed (never email again)",
+    "suppression.pepper_rotated": "Suppression list re-keyed with a new pepper",
     "signup.known_address": "Sign-up from an address already on record",
     "signup.repeated": "Sign-up repeated while awaiting confirmation",
     "preferences.link_requested": "Preferences link requested",

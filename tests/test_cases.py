@@ -1,9 +1,11 @@
 """Data-protection cases: subject access (deadlines, export of everything held) and erasure."""
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +21,14 @@ from tests.public_support import database_dump
 pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture(autouse=True)
+def _on_a_fixed_day():
+    """The cases below use dates in autumn 2026 ("received on 1 October 2026" must not be in the
+    future): run every test on TODAY, whatever the real date, instead of failing before it."""
+    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Europe/London")), tick=True):
+        yield
 
 
 def date_fields(prefix: str, day: date) -> dict:
