@@ -44,21 +44,8 @@ def suppression_peppers() -> list[tuple[str, str]]:
     """
     configured = getattr(settings, "SUPPRESSION_PEPPERS", None)
     if configured:
-        return list(configured)
+        return [tuple(pair) for pair in configured]
     return [("v1", settings.SUPPRESSION_PEPPER)]
-
-
-def parse_suppression_peppers(value: str) -> list[tuple[str, str]]:
-    """ "k2:new,k1:old" → [("k2", "new"), ("k1", "old")]. Raises ValueError for a malformed list."""
-    pairs = []
-    for item in (value or "").split(","):
-        key_id, sep, pepper = item.strip().partition(":")
-        if not sep or not key_id or not pepper:
-            raise ValueError("SUPPRESSION_PEPPERS must look like 'k2:new-secret,k1:old-secret'")
-        pairs.append((key_id, pepper))
-    if len({key_id for key_id, _ in pairs}) != len(pairs):
-        raise ValueError("SUPPRESSION_PEPPERS names a key id twice")
-    return pairs
 
 
 def _hmac(pepper: str, normalised_email: str) -> str:

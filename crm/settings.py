@@ -271,7 +271,11 @@ NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.s
 NOTIFY_CALLBACK_TOKEN = os.environ.get("NOTIFY_CALLBACK_TOKEN", "")
 
 # --- Consent and personal links -------------------------------------------------------------
-# Suppression hashes must survive key rotation of SECRET_KEY, so they have their own pepper.
+# Suppression hashes must survive key rotation of SECRET_KEY, so they have their own pepper, with a
+# key id so that the pepper itself can be rotated: SUPPRESSION_PEPPERS="k2:new-secret,v1:old-secret",
+# the current one first; an old one stays listed while `manage.py rotate_suppression_pepper` reports
+# suppressions still hashed with it (erased people's, which nobody can re-hash). SUPPRESSION_PEPPER
+# alone is the one pepper, key id "v1".
 SUPPRESSION_PEPPER = os.environ.get("SUPPRESSION_PEPPER", "mynhs-suppression-v1")
 # The audit chain is keyed (HMAC-SHA256) so that database access alone cannot rewrite history: the
 # key lives in the environment only. The development key is refused in production, like SECRET_KEY.
@@ -282,6 +286,12 @@ RETENTION_REVIEW_DAYS = 2 * 365
 PUBLIC_RATE_LIMIT = os.environ.get("PUBLIC_RATE_LIMIT", "20/h")
 # Confirmation, preferences and data-access emails to any one address, whoever asks (consent.ratelimits).
 PERSONAL_LINK_EMAIL_RATE = os.environ.get("PERSONAL_LINK_EMAIL_RATE", "3/h")
+SUPPRESSION_PEPPERS = [
+    tuple(item.strip().split(":", 1)) for item in os.environ.get("SUPPRESSION_PEPPERS", "").split(",") if item.strip()
+] or [("v1", SUPPRESSION_PEPPER)]
+if any(len(pair) != 2 or not all(pair) for pair in SUPPRESSION_PEPPERS) or len(
+        {pair[0] for pair in SUPPRESSION_PEPPERS}) != len(SUPPRESSION_PEPPERS):
+    raise ImproperlyConfigured("SUPPRESSION_PEPPERS must look like 'k2:new-secret,v1:old-secret' (distinct key ids)")
 # How many reverse proxies (load balancer, nginx) stand in front of the application and append to
 # X-Forwarded-For. 0: REMOTE_ADDR is the client (crm.middleware.TrustedProxyMiddleware).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
@@ -315,7 +325,7 @@ if ENVIRONMENT == "production":
         problems.append("SECRET_KEY must be set to a long random value")
     if not ANYMAIL["WEBHOOK_SECRET"] or ":" not in ANYMAIL["WEBHOOK_SECRET"]:
         problems.append("ANYMAIL_WEBHOOK_SECRET must be set as user:password")
-    if SUPPRESSION_PEPPER == "mynhs-suppression-v1":
+    if SUPPRESSION_PEPPERS[0][1] == "mynhs-suppression-v1":
         problems.append("SUPPRESSION_PEPPER must be set")
     if AUDIT_HMAC_KEY == DEV_AUDIT_HMAC_KEY or len(AUDIT_HMAC_KEY) < 40:
         problems.append("AUDIT_HMAC_KEY must be set to a long random value")

@@ -239,3 +239,77 @@ def test_repeated_sign_up_of_a_pending_address_adds_no_second_given_event(public
     services.sign_up(email="again@example.org", name="Again", purposes=["bulletin", "events"], actor=public_actor)
     events = ConsentEvent.objects.filter(contact=first.contact).order_by("id")
     assert list(events.values_list("purpose__code", "action")) == [("bulletin", "given"), ("events", "given")]
+
+
+# --- the suppression pepper can be rotated (SUPPRESSION_PEPPERS, key ids) -----------------------------
+
+OLD_ONLY = [("v1", "old-pepper-0123456789")]
+ROTATING = [("k2", "new-pepper-9876543210"), ("v1", "old-pepper-0123456789")]
+NEW_ONLY = [("k2", "new-pepper-9876543210")]
+
+
+def _hmac(pepper, address):
+    import hashlib
+    import hmac
+
+    return hmac.new(pepper.encode(), address.encode(), hashlib.sha256).hexdigest()
+
+
+def test_rotating_the_pepper_loses_no_suppression(settings, make_contact, actor, public_actor):
+    from django.core.management import call_command
+
+    settings.SUPPRESSION_PEPPERS = OLD_ONLY
+    kept = make_contact(email="kept@example.org")
+    gone = make_contact(email="said.no@example.org")
+    services.withdraw(contact=gone, purpose="bulletin", method="one_click_unsubscribe", actor=public_actor)
+    services.suppress_address(email="erased.person@example.org", reason="complaint", actor=actor)
+    assert Suppression.objects.get(address_hash=_hmac("old-pepper-0123456789", "said.no@example.org")).key_id == "v1"
+
+    settings.SUPPRESSION_PEPPERS = ROTATING
+    # Before the rotation runs, every old hash is still found under the old pepper.
+    assert selectors.address_suppressed("erased.person@example.org")
+    with pytest.raises(services.AddressSuppressed):
+        make_contact(email="erased.person@example.org")
+    call_command("rotate_suppression_pepper", stdout=open(__import__("os").devnull, "w"))  # noqa: SIM115
+    gone.refresh_from_db()
+    kept.refresh_from_db()
+    assert kept.email_hash == _hmac("new-pepper-9876543210", "kept@example.org")
+    assert gone.email_hash == _hmac("new-pepper-9876543210", "said.no@example.org")
+    rekeyed = Suppression.objects.get(address_hash=gone.email_hash, purpose__code="bulletin")
+    assert rekeyed.key_id == "k2" and rekeyed.lifted_at is None
+    assert selectors.is_reachable(contact_id=kept.pk, purpose="bulletin")
+    assert not selectors.is_reachable(contact_id=gone.pk, purpose="bulletin")
+    entry = AuditEntry.objects.filter(action="suppression.pepper_rotated").get()
+    assert entry.changes["contacts_rehashed"] == 2
+    assert entry.changes["still_under_old_keys"] == {"v1": len(Purpose.Code.values)}  # the erased address's
+
+    # With the old pepper dropped, the held addresses stay suppressed; staff still cannot re-add them.
+    settings.SUPPRESSION_PEPPERS = NEW_ONLY
+    assert selectors.address_suppressed("said.no@example.org", "bulletin")
+    with pytest.raises(services.ConsentRefused):
+        services.record_consent(contact=gone, purpose="bulletin", action="confirmed", method="phone", actor=actor)
+
+
+def test_rotation_is_idempotent(settings, make_contact, actor):
+    from consent.pepper_rotation import rotate_suppression_pepper
+
+    settings.SUPPRESSION_PEPPERS = OLD_ONLY
+    make_contact(email="a@example.org")
+    settings.SUPPRESSION_PEPPERS = ROTATING
+    assert rotate_suppression_pepper(actor=actor).contacts_rehashed == 1
+    assert rotate_suppression_pepper(actor=actor).contacts_rehashed == 0
+
+
+@pytest.mark.parametrize("value", ["nokeyid", "k1:", ":secret", "k1:a,k1:b"])
+def test_malformed_pepper_list_refuses_to_start(tmp_path, value):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(MYNHS_ENV="test", MYNHS_VAR_DIR=str(tmp_path), SUPPRESSION_PEPPERS=value, PYTHONPATH=str(root))
+    result = subprocess.run([sys.executable, "-c", "import crm.settings"], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0 and "SUPPRESSION_PEPPERS must look like" in result.stderr
