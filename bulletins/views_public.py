@@ -44,7 +44,7 @@ def archive(request):
     return render(request, "bulletins/public/archive.html", {"bulletins": sent})
 
 
-def _page(request, bulletin, *, contact=None, token="", forms=None, status=200):
+def _page(request, bulletin, *, contact=None, token="", forms=None, problems=(), status=200):
     entries = rendered_items(bulletin)
     published = comments.published_comments([entry.item.pk for entry in entries])
     can_comment = contact is not None and comments.was_sent_to(bulletin=bulletin, contact=contact)
@@ -55,6 +55,7 @@ def _page(request, bulletin, *, contact=None, token="", forms=None, status=200):
         "bulletin": bulletin, "rows": rows, "token": token, "can_comment": can_comment,
         "introduction_html": markdown_to_safe_html(bulletin.introduction),
         "comments_open": bulletin.status in comments.OPEN_STATUSES,
+        "problems": problems,
     }, status=status)
 
 
@@ -95,7 +96,9 @@ def web_version_comment(request, public_id, token):
         else:
             messages.success(request, THANKS)
             return redirect(f"{request.path}#item-{item.pk}")
-    return _page(request, bulletin, contact=contact, token=token, forms={item.pk: form}, status=400)
+    # A refusal that is not about the text (the item takes no comments, not a recipient) goes at the top.
+    return _page(request, bulletin, contact=contact, token=token, forms={item.pk: form},
+                 problems=form.non_field_errors(), status=400)
 
 
 def comment_form(item, data=None) -> CommentForm:

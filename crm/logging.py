@@ -8,7 +8,7 @@ access log), so every handler gets this filter, which blanks the token part of s
 import logging
 import re
 
-PERSONAL_LINK = re.compile(r"/(confirm|preferences|unsubscribe|your-data/open)/(?!check-your-email/)[^/\s?\"']+")
+PERSONAL_LINK = re.compile(r"/(confirm|preferences|unsubscribe|your-data/open|comment)/(?!check-your-email/)[^/\s?\"']+")
 REDACTED = r"/\1/[redacted]"
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from crm.audit import Actor
 
-__all__ = ["approved_bulletin", "approver", "approver_actor", "author", "author_actor", "make_bulletin"]
+__all__ = ["approved_bulletin", "approver", "approver_actor", "author", "author_actor", "make_bulletin", "send_bulletin"]
 
 
 @pytest.fixture
@@ -55,3 +55,20 @@ def approved_bulletin(make_bulletin, approver_actor):
 
     bulletin = make_bulletin()
     return services.approve_bulletin(bulletin=bulletin, version=bulletin.version, actor=approver_actor)
+
+
+@pytest.fixture
+def send_bulletin(approver_actor, django_capture_on_commit_callbacks):
+    """``send_bulletin(bulletin)``: approve it if needed and send it through the real pipeline
+    (the default outbox channel, Huey in-process); returns the bulletin, refreshed."""
+    from bulletins import services
+
+    def send(bulletin):
+        if bulletin.status == "draft":
+            services.approve_bulletin(bulletin=bulletin, version=bulletin.version, actor=approver_actor)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.send_bulletin_now(bulletin=bulletin, actor=approver_actor)
+        bulletin.refresh_from_db()
+        return bulletin
+
+    return send
