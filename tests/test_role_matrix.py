@@ -24,6 +24,7 @@ kind of object, a builder to ``OBJECTS``.
 import re
 import uuid
 from copy import deepcopy
+from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -365,3 +366,60 @@ def test_every_staff_api_route_has_a_row():
                 routes.update((method, full) for operation in path_view.operations for method in operation.methods)
     assert routes, "no staff API routes found"
     assert not routes - rows, f"Add these to API in {__name__}: {sorted(routes - rows)}"
+
+
+# --- URL discovery for tests that walk every staff page (tests/browser/test_staff_pages.py) ----------
+# Not an answer key: these only find the URLs and fill in their ids; what each role gets is PAGES above.
+SIGN_IN_ROUTES = SIGN_IN_PAGES
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    route: str
+    converters: dict
+
+    def __str__(self):
+        return f"{self.name} (/{self.route})"
+
+
+def staff_routes() -> list[Route]:
+    found = []
+
+    def walk(patterns, prefix, namespace):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = ":".join(part for part in (namespace, pattern.namespace) if part)
+                walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+            elif isinstance(pattern, URLPattern) and (prefix + str(pattern.pattern)).startswith("staff/"):
+                found.append(Route(f"{namespace}:{pattern.name}", prefix + str(pattern.pattern),
+                                   dict(getattr(pattern.pattern, "converters", {}))))
+
+    walk(get_resolver().url_patterns, "", "")
+    return found
+
+
+PK_BY_URL_PREFIX = {"consent_staff:statement": "statement", "consent_staff:sar": "sar",
+                    "consent_staff:erasure": "erasure"}
+
+
+def real_kwargs(route_name: str, names, objects) -> dict:
+    """Keyword arguments naming real objects from a dict keyed contact, purpose, statement, account,
+    token, sar, erasure (and optionally "role request")."""
+    values = {
+        "public_id": lambda: objects["contact"].public_id, "purpose": lambda: objects["purpose"].code,
+        "user_id": lambda: objects["account"].pk, "token_id": lambda: objects["token"].pk,
+        "request_id": lambda: objects["role request"].pk,
+    }
+    kwargs = {}
+    for name in names:
+        if name == "pk":
+            prefixes = [prefix for prefix in PK_BY_URL_PREFIX if route_name.startswith(prefix)]
+            if not prefixes:
+                pytest.fail(f"{route_name}: add its 'pk' object to PK_BY_URL_PREFIX in {__name__}")
+            kwargs[name] = objects[PK_BY_URL_PREFIX[max(prefixes, key=len)]].pk
+        elif name in values:
+            kwargs[name] = values[name]()
+        else:
+            pytest.fail(f"{route_name}: teach real_kwargs() in {__name__} which object '{name}' names")
+    return kwargs

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from consent import cases, services, statements
 from consent.models import ConsentStatement, Purpose
+from crm.audit import Actor
 from crm.models import Contact
 from crm.roles import ADMINISTRATOR, ALL_ROLES, COMMUNICATIONS, DATA_PROTECTION, ENGAGEMENT
 from crm.staff import services as staff_services
@@ -46,6 +47,8 @@ NOT_PAGES = {
     "staff:account_reset_2fa": POST_ONLY,
     "staff:account_reset_password": POST_ONLY,
     "staff:account_token_revoke": POST_ONLY,
+    "staff:account_role_request_approve": POST_ONLY,
+    "staff:account_role_request_decline": POST_ONLY,
     "staff:token_revoke": POST_ONLY,
     "consent_staff:sar_export_json": DOWNLOAD,
 }
@@ -82,6 +85,10 @@ def world(make_contact, staff_user, actor, topics):
     draft = statements.draft_statement(purpose=bulletin, text="A clearer wording for the e-bulletin.", actor=actor)
     account = staff_user(ENGAGEMENT, username="target.account")
     token, _raw = staff_services.create_api_token(user=account, name="Reporting", actor=actor)
+    # A change to Data protection waiting for a second Administrator: the account page shows it.
+    role_request = staff_services.set_staff_roles(
+        user=account, roles=[ENGAGEMENT, DATA_PROTECTION],
+        actor=Actor.staff(staff_user(ADMINISTRATOR, username="first.admin"))).requested[0]
     sar = cases.open_subject_access(received_on=date.today() - timedelta(days=3), contact=contact,
                                     requester_description="letter", identity_checked_on=date.today(), actor=actor)
     erasure = cases.open_erasure(received_on=date.today(), contact=duplicate, actor=actor)
@@ -89,7 +96,7 @@ def world(make_contact, staff_user, actor, topics):
         "contact": contact, "duplicate": duplicate, "lapsed": lapsed,
         # No draft for events: the "new version" page shows its form instead of going to the draft.
         "purpose": Purpose.objects.get(code="events"), "statement": draft,
-        "account": account, "token": token, "sar": sar, "erasure": erasure,
+        "account": account, "token": token, "sar": sar, "erasure": erasure, "role request": role_request,
     }
 
 
