@@ -20,7 +20,7 @@ from bulletins.sending import throttle
 from bulletins.sending.bells import ring
 from bulletins.sending.claim import ClaimedRow, claim_batch
 from bulletins.sending.lifecycle import CANCELLED_REASON, finish_if_done
-from bulletins.sending.messages import PersonalLinks, UnsafeHeader, build_message, plain_text_only_ids
+from bulletins.sending.messages import PersonalLinks, UnsafeHeader, build_message, with_plain_text_flag
 from bulletins.sending.recheck import reachable_while_sending
 from bulletins.sending.record import mark, record_results
 from crm.models import Contact
@@ -68,9 +68,9 @@ def send_batch(*, bulletin_id: int, channel=None) -> BatchReport:
 
 def _send_claimed(bulletin: Bulletin, claim, channel, report: BatchReport) -> None:
     contact_ids = [row.contact_id for row in claim.rows]
-    contacts = Contact.objects.in_bulk(contact_ids)
+    contacts = with_plain_text_flag(Contact.objects.filter(pk__in=contact_ids)).in_bulk()
     matching = audience.matching_item_ids(bulletin=bulletin, contact_ids=contact_ids)
-    plain = plain_text_only_ids(contact_ids)
+    plain = {pk for pk, contact in contacts.items() if contact.plain_text_only}
     attempts = {row.delivery_id: row.attempts for row in claim.rows}
     links = PersonalLinks(bulletin)
     for chunk in _chunks(claim.rows, channel.max_batch):

@@ -5,6 +5,7 @@ import threading
 from collections import OrderedDict
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from bulletins.channels.base import OutgoingMessage, message_id_domain
@@ -56,11 +57,10 @@ def list_headers(unsubscribe_url: str) -> dict[str, str]:
     }
 
 
-def plain_text_only_ids(contact_ids: list[int]) -> set[int]:
-    return set(
-        CommunicationNeed.objects.filter(contact_id__in=contact_ids, need=CommunicationNeed.Need.PLAIN_TEXT_EMAIL)
-        .values_list("contact_id", flat=True)
-    )
+def with_plain_text_flag(contacts):
+    """Annotate ``plain_text_only``: the person asked for plain-text email (a communication need)."""
+    need = CommunicationNeed.objects.filter(contact=OuterRef("pk"), need=CommunicationNeed.Need.PLAIN_TEXT_EMAIL)
+    return contacts.annotate(plain_text_only=Exists(need))
 
 
 _SLOT = "TOKEN-SLOT"

@@ -9,7 +9,7 @@ take the last places in a window.
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection, transaction
 
 _KEY = "bulletins:throttle:{}"
@@ -17,7 +17,7 @@ _PG_THROTTLE_LOCK = 7_301_912
 
 
 def _uses_redis() -> bool:
-    return "redis" in type(cache).__module__
+    return "redis" in type(caches["default"]).__module__  # (``cache`` itself is a proxy)
 
 
 def _add(key: str, n: int) -> int:
