@@ -15,7 +15,7 @@ from django.db import connection
 
 from consent import cases, erasure, merging, registry, retention, services
 from consent.exports import personal_data_for
-from consent.models import ConsentEvent, ConsentState, Suppression
+from consent.models import ConsentEvent, ConsentState, ErasurePermit, Suppression
 from crm.audit import Actor, record_audit
 from crm.models import AuditEntry, Contact, EqualityProfile, Topic
 from crm.services import set_communication_needs, update_contact_details
@@ -227,3 +227,22 @@ def test_erasure_audit_entry_holds_counts_and_the_reason_only(make_contact, acto
     assert entry.object_id == str(me_id) and entry.summary == "" and set(entry.changes) == {"reason", "erased"}
     assert entry.changes["reason"] == "preference_centre"
     assert entry.changes["erased"]["consent"] == {"events": 2, "states": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delete_person_opens_its_own_transaction(transactional_db, registered, monkeypatch):
+    """Called outside any transaction, a failure after the ledger rows went puts them all back."""
+    person = services.add_contact_with_consent(email="pat.person@example.org", name="Pat Person", actor=Actor.system(),
+                                               method="paper_form", purposes=["bulletin"], evidence_reference="sheet")
+    registered.step("deliveries", lambda contact: {"deliveries": 0})
+
+    def contact_delete_fails(self, *args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Contact, "delete", contact_delete_fails)
+    assert not connection.in_atomic_block
+    with pytest.raises(RuntimeError):
+        erasure.delete_person(person)
+    assert ConsentEvent.objects.filter(contact=person).count() == 1
+    assert ConsentState.objects.filter(contact=person).count() == 1
+    assert not ErasurePermit.objects.exists()
