@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from bulletins.api import router as bulletins_staff_router
 from consent.api import router as consent_router
 from consent.staff.api import router as consent_staff_router
 from crm.api_schemas import VALIDATION_DETAIL, error_description, field_errors
@@ -82,4 +83,5 @@ def not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
 api.add_router("/", consent_router)
 api.add_router("/staff/", crm_staff_router)
 api.add_router("/staff/contacts", consent_staff_router)
+api.add_router("/staff/bulletins", bulletins_staff_router)
 api.add_router("/segments", segments_router)

@@ -396,3 +396,84 @@ def test_staff_menu_shows_bulletins_only_to_communications(staff_client):
     assert link in staff_client(COMMS).get(reverse("consent_staff:dashboard")).content.decode()
     for role in OTHERS:
         assert link not in staff_client(role).get(reverse("consent_staff:dashboard")).content.decode(), role
+
+
+# --- the staff API ---------------------------------------------------------------------------------
+
+def _token_for(user):
+    from crm.staff import services as staff_services
+
+    return staff_services.create_api_token(user=user, name="test", actor=Actor.system())[1]
+
+
+def _api(method, path, raw=None, body=None):
+    import json
+
+    from django.test import Client
+
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"} if raw else {}
+    return Client().generic(method, path, data=json.dumps(body or {}), content_type="application/json", **headers)
+
+
+API_ROUTES = [
+    # (method, path, expected for Communications with an empty body). Others: 403; no token: 401.
+    ("GET", "/api/v1/staff/bulletins", 200),
+    ("POST", "/api/v1/staff/bulletins", 422),
+    ("GET", "/api/v1/staff/bulletins/{bulletin}", 200),
+    ("POST", "/api/v1/staff/bulletins/{bulletin}/items", 422),
+    ("POST", "/api/v1/staff/bulletins/{bulletin}/approval", 422),
+    ("GET", "/api/v1/staff/bulletins/comments/pending", 200),
+    ("POST", "/api/v1/staff/bulletins/comments/{comment}/moderation", 422),
+]
+
+
+@pytest.mark.parametrize("method, path, ok", API_ROUTES)
+@pytest.mark.parametrize("role", [COMMS, *OTHERS, None])
+def test_bulletin_api_answers_each_role_as_the_table_says(staff_user, route_objects, method, path, ok, role):
+    url = path.format(bulletin=route_objects["bulletin"]["public_id"], comment=route_objects["comment"]["comment_id"])
+    raw = _token_for(staff_user(role)) if role else None
+    expected = {COMMS: ok, None: 401}.get(role, 403)
+    assert _api(method, url, raw).status_code == expected
+
+
+def test_bulletin_api_writes_and_approves_through_the_services(author, approver, topics):
+    author_token, approver_token = _token_for(author), _token_for(approver)
+    created = _api("POST", "/api/v1/staff/bulletins", author_token, {"subject": "API news", "audience": "everyone"})
+    assert created.status_code == 201, created.content
+    public_id = created.json()["public_id"]
+    item = _api("POST", f"/api/v1/staff/bulletins/{public_id}/items", author_token, {
+        "title": "Walk-in centre", "body_markdown": "[click here](https://www.nhs.uk/)", "topic": topics[0].slug})
+    assert item.status_code == 201
+    body = item.json()
+    assert body["version"] == 2 and [i["title"] for i in body["items"]] == ["Walk-in centre"]
+    assert body["accessibility"] == [{"check": "links", "message":
+                                      "Link text “click here” does not say where the link goes"}]
+    own = _api("POST", f"/api/v1/staff/bulletins/{public_id}/approval", author_token, {"version": 2})
+    assert own.status_code == 422
+    assert own.json()["detail"] == "You wrote or edited this bulletin, so someone else must approve it."
+    stale = _api("POST", f"/api/v1/staff/bulletins/{public_id}/approval", approver_token, {"version": 1})
+    assert stale.status_code == 422 and "changed while you were reading it" in stale.json()["detail"]
+    approved = _api("POST", f"/api/v1/staff/bulletins/{public_id}/approval", approver_token, {"version": 2})
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"subject": "Bad\nsubject"}, "subject"),
+    ({"subject": ""}, "subject"),
+    ({"subject": "Fine", "audience": "nobody"}, "audience"),
+])
+def test_bulletin_api_refuses_bad_input_per_field(author, body, field):
+    response = _api("POST", "/api/v1/staff/bulletins", _token_for(author), body)
+    assert response.status_code == 422 and field in response.json()["errors"]
+    assert not Bulletin.objects.exists()
+
+
+def test_bulletin_api_item_needs_alt_text_and_a_known_topic(author, make_bulletin, topics):
+    bulletin = make_bulletin()
+    url = f"/api/v1/staff/bulletins/{bulletin.public_id}/items"
+    no_alt = _api("POST", url, _token_for(author), {"title": "T", "body_markdown": "B", "topic": topics[0].slug,
+                                                    "image_url": "https://example.org/a.png"})
+    assert no_alt.status_code == 422
+    assert no_alt.json()["errors"] == {"image_alt": ["Describe the image for people who cannot see it"]}
+    unknown = _api("POST", url, _token_for(author), {"title": "T", "body_markdown": "B", "topic": "no-such-topic"})
+    assert unknown.status_code == 422 and unknown.json()["errors"] == {"topic": ["Unknown topic"]}
