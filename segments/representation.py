@@ -1,0 +1,226 @@
+"""Who are we missing? The people we reach, invite and hear from, against the population baseline.
+
+Only people whose ``equality_monitoring`` consent allows it are counted at all. For each
+characteristic: the count per category, its share of those who answered, the population's share
+from the census baseline (rolled up to the baseline's categories), and the ratio of the two; a ratio
+under ``UNDER_REPRESENTED`` marks a group we are missing.
+
+Small numbers are suppressed: a count from 1 to 4 is shown as "<5", and where a table would then
+have exactly one hidden cell (recoverable as the total minus the others), the smallest other
+non-zero cell is hidden too — so no hidden count can be worked out by subtraction.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+
+from consent.models import Purpose
+from consent.selectors import contacts_reachable_for
+from crm.census import population_baseline
+from crm.models import Contact, EqualityProfile, Locality
+from segments.models import Invitation
+
+SMALL = 5  # counts 1..4 are hidden
+UNDER_REPRESENTED = 0.8  # a share below 80% of the population's share
+POPULATIONS = {
+    "reachable": "People we can contact",
+    "invited": "People invited to events",
+    "attended": "People who came to events",
+}
+NOT_ANSWERED = "Not answered or prefer not to say"
+
+# Our answers (ONS 2021 detailed categories) rolled up to the baseline's published categories.
+AGE_ROLL_UP = {"0-15": "Under 20", "16-19": "Under 20", "20-29": "20-29", "30-39": "30-39", "40-49": "40-49",
+               "50-59": "50-59", "60-69": "60-69", "70-79": "70-79", "80+": "80+"}
+BASELINE_AGE_ROLL_UP = {"0-9": "Under 20", "10-19": "Under 20"}
+ETHNIC_ROLL_UP = {"other_arab": "Arab", "other_any": "Other ethnic group"}
+ETHNIC_PREFIX = {"asian_": "Asian", "black_": "Black", "mixed_": "Mixed or multiple", "white_": "White"}
+RELIGION_ROLL_UP = {
+    "none": "No religion", "christian": "Christian", "buddhist": "Buddhist", "hindu": "Hindu", "jewish": "Jewish",
+    "muslim": "Muslim", "sikh": "Sikh", "other": "Other religion",
+}
+CHARACTERISTICS = {
+    # name: (label, EqualityProfile field or None for locality, baseline characteristic or None)
+    "locality": ("Locality", None, None),
+    "age": ("Age band", "age_band", "age"),
+    "sex": ("Sex", "sex", "sex"),
+    "ethnic_group": ("Ethnic group", "ethnic_group", "ethnic_group"),
+    "religion": ("Religion", "religion", "religion"),
+    "disability": ("Disability", "disability", None),
+}
+
+
+@dataclass
+class Cell:
+    category: str
+    count: int
+    hidden: bool = False
+    share: float | None = None
+    population_share: float | None = None
+
+    @property
+    def shown(self) -> str:
+        return f"<{SMALL}" if self.hidden else f"{self.count:,}"
+
+    @property
+    def ratio(self) -> float | None:
+        if self.hidden or self.share is None or not self.population_share:
+            return None
+        return self.share / self.population_share
+
+    @property
+    def under_represented(self) -> bool:
+        return self.ratio is not None and self.ratio < UNDER_REPRESENTED
+
+
+@dataclass
+class Table:
+    characteristic: str
+    label: str
+    cells: list[Cell] = field(default_factory=list)
+    not_answered: Cell | None = None
+    total: int = 0
+    total_hidden: bool = False
+
+    @property
+    def total_shown(self) -> str:
+        return f"<{SMALL}" if self.total_hidden else f"{self.total:,}"
+
+    @property
+    def has_baseline(self) -> bool:
+        return any(c.population_share is not None for c in self.cells)
+
+
+def people(*, population: str, start: datetime | None = None, end: datetime | None = None,
+           event_ids=None) -> QuerySet[Contact]:
+    """The people a report counts: the chosen population, only those whose monitoring consent allows it."""
+    if population == "reachable":
+        reachable = Q()
+        for code in (Purpose.Code.BULLETIN, Purpose.Code.EVENTS, Purpose.Code.INVOLVEMENT):
+            reachable |= Q(pk__in=contacts_reachable_for(purpose=code).values("pk"))
+        base = Contact.objects.filter(reachable)
+    elif population in ("invited", "attended"):
+        invitations = Invitation.objects.all()
+        if population == "invited":
+            invitations = invitations.exclude(source=Invitation.Source.WALK_IN)
+        else:
+            invitations = invitations.filter(attended=True)
+        if start:
+            invitations = invitations.filter(event__starts_at__gte=start)
+        if end:
+            invitations = invitations.filter(event__starts_at__lt=end)
+        if event_ids:
+            invitations = invitations.filter(event_id__in=list(event_ids))
+        base = Contact.objects.filter(pk__in=invitations.values("contact_id"))
+    else:
+        raise ValueError(f"Unknown population {population!r}; choose one of {', '.join(POPULATIONS)}")
+    monitored = contacts_reachable_for(purpose=Purpose.Code.EQUALITY_MONITORING).values("pk")
+    return base.order_by().filter(pk__in=monitored)
+
+
+def representation(*, population: str = "reachable", start=None, end=None, event_ids=None) -> list[Table]:
+    counted = people(population=population, start=start, end=end, event_ids=event_ids)
+    baseline = population_baseline()
+    return [_table(name, counted, baseline) for name in CHARACTERISTICS]
+
+
+def _table(name: str, counted: QuerySet[Contact], baseline: dict) -> Table:
+    label, profile_field, baseline_name = CHARACTERISTICS[name]
+    raw = _raw_counts(profile_field, counted)
+    labels = _labels(name, profile_field)
+    grouped: dict[str, int] = {}
+    unanswered = 0
+    for value, count in raw.items():
+        if not value or value == EqualityProfile.PREFER_NOT[0]:
+            unanswered += count
+            continue
+        category = _roll_up(name, value, labels)
+        grouped[category] = grouped.get(category, 0) + count
+    population_shares = _population_shares(baseline.get(baseline_name)) if baseline_name else {}
+    categories = list(population_shares) or sorted(grouped)
+    categories += [c for c in sorted(grouped) if c not in categories]
+    answered = sum(grouped.values())
+    cells = [Cell(category=c, count=grouped.get(c, 0), share=(grouped.get(c, 0) / answered) if answered else None,
+                  population_share=population_shares.get(c)) for c in categories]
+    table = Table(characteristic=name, label=label, cells=cells, total=answered + unanswered,
+                  not_answered=Cell(category=NOT_ANSWERED, count=unanswered))
+    _suppress(table)
+    return table
+
+
+def _raw_counts(profile_field: str | None, counted: QuerySet[Contact]) -> dict[str, int]:
+    if profile_field is None:
+        rows = counted.values("locality_id").annotate(n=Count("pk")).values_list("locality_id", "n")
+        return {str(k or ""): n for k, n in rows}
+    answered = EqualityProfile.objects.filter(contact_id__in=counted.values("pk"))
+    rows = dict(answered.values(profile_field).annotate(n=Count("pk")).values_list(profile_field, "n"))
+    rows[""] = rows.get("", 0) + counted.count() - sum(rows.values())  # no profile at all: not answered
+    return rows
+
+
+def _labels(name: str, profile_field: str | None) -> dict[str, str]:
+    if profile_field is None:
+        return {str(pk): n for pk, n in Locality.objects.values_list("pk", "name")}
+    return {k: str(v) for k, v in EqualityProfile._meta.get_field(profile_field).choices}
+
+
+def _roll_up(name: str, value: str, labels: dict[str, str]) -> str:
+    if name == "age":
+        return AGE_ROLL_UP.get(value, value)
+    if name == "sex":
+        return labels.get(value, value)
+    if name == "ethnic_group":
+        for prefix, group in ETHNIC_PREFIX.items():
+            if value.startswith(prefix):
+                return group
+        return ETHNIC_ROLL_UP.get(value, labels.get(value, value))
+    if name == "religion":
+        return RELIGION_ROLL_UP.get(value, labels.get(value, value))
+    return labels.get(value, value)
+
+
+def _population_shares(counts: dict[str, int] | None) -> dict[str, float]:
+    if not counts:
+        return {}
+    rolled: dict[str, int] = {}
+    for category, residents in counts.items():
+        if category == "Not stated":
+            continue  # compared with those who answered, on both sides
+        key = BASELINE_AGE_ROLL_UP.get(category, category)
+        rolled[key] = rolled.get(key, 0) + residents
+    total = sum(rolled.values())
+    return {k: v / total for k, v in rolled.items()} if total else {}
+
+
+def _suppress(table: Table) -> None:
+    """Primary: hide 1..4. Secondary: never leave exactly one hidden cell among the parts of the total."""
+    parts = [*table.cells, table.not_answered]
+    for cell in parts:
+        cell.hidden = 0 < cell.count < SMALL
+    hidden = [c for c in parts if c.hidden]
+    table.total_hidden = 0 < table.total < SMALL
+    if len(hidden) == 1:
+        candidates = sorted((c for c in parts if not c.hidden and c.count > 0), key=lambda c: c.count)
+        if candidates:
+            candidates[0].hidden = True
+        else:
+            table.total_hidden = True  # the one hidden cell is the whole total
+    for cell in parts:
+        if cell.hidden:
+            cell.share = None
+
+
+def as_csv_rows(tables: list[Table]):
+    """The report as CSV rows, with exactly the page's suppression."""
+    yield ["Characteristic", "Group", "People", "Share of those who answered", "Population share", "Ratio",
+           "Under-represented"]
+    for table in tables:
+        for cell in [*table.cells, table.not_answered]:
+            yield [
+                table.label, cell.category, cell.shown,
+                "" if cell.share is None else f"{cell.share:.1%}",
+                "" if cell.population_share is None else f"{cell.population_share:.1%}",
+                "" if cell.ratio is None else f"{cell.ratio:.2f}",
+                "Yes" if cell.under_represented else "",
+            ]
