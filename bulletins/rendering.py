@@ -20,6 +20,7 @@ from bulletins.models import Bulletin, Item
 from bulletins.plaintext import html_to_text
 from bulletins.sanitise import markdown_to_safe_html
 from consent.tokens import personal_link_tokens
+from crm.organisation import current as current_organisation
 
 MARKERS = ("unsubscribe_url", "preferences_url", "web_version_url", "comment_url")
 _MARKER = re.compile(r"\[\[([a-z_]+)\]\]")
@@ -72,7 +73,7 @@ def render_variant(*, bulletin: Bulletin, matching_item_ids: frozenset[int] = fr
         "introduction_html": mark_safe(introduction_html),  # noqa: S308 - sanitised by nh3
         "introduction_text": html_to_text(introduction_html),
         "comments_open": any(i.item.comments_enabled for i in items),
-        "organisation": getattr(settings, "ORGANISATION_NAME", "NHS South Sefton"),
+        "organisation": current_organisation().name,  # from the organisation file (crm/organisation.py)
         "site_url": settings.SITE_URL,
         **{name: f"[[{name}]]" for name in MARKERS},
     }

@@ -101,6 +101,25 @@ def _held_at_month_ends(starts: list[date], since: datetime, created: dict[date,
     return held
 
 
+# The month-by-month series drawn as bars, in the table's column order: (field, label).
+CHART_SERIES = (
+    ("sign_ups", "New contacts"),
+    ("confirmations", "Confirmations"),
+    ("withdrawals", "Withdrawals"),
+    ("suppressions", "New suppressions"),
+    ("expired_deleted", "Expired sign-ups deleted"),
+)
+
+
+def chart_data(months: list[MonthRow]) -> dict:
+    """The same figures as the table, shaped for the dashboard's charts (crm/static/mynhs/dashboard.js)."""
+    return {
+        "months": [row.month.strftime("%b %Y") for row in months],
+        "contacts": [row.contacts for row in months],
+        "series": [{"label": label, "values": [getattr(row, name) for row in months]} for name, label in CHART_SERIES],
+    }
+
+
 @dataclass(frozen=True)
 class RetentionFigures:
     unconfirmed: int

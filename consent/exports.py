@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from consent import registry
 from consent.models import ConsentEvent, ConsentState, Suppression
+from crm import organisation
 from crm.models import Contact, EqualityProfile
 
 FORMAT_VERSION = 1
@@ -24,7 +25,7 @@ def personal_data_for(contact: Contact) -> dict:
     data = {
         "format_version": FORMAT_VERSION,
         "generated_at": _when(timezone.now()),
-        "controller": "NHS South Sefton (My NHS)",
+        "controller": organisation.current().controller,
         "contact": _contact_details(contact),
         "topics": [{"slug": t.slug, "name": t.name} for t in contact.topics.order_by("name")],
         "communication_needs": [

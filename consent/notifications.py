@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from consent import ratelimits
 from consent.tokens import DATA_ACCESS, personal_link_tokens
+from crm import organisation
 from crm.models import Contact
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def send_personal_link_email(contact: Contact, kind: str) -> bool:
         logger.info("Personal-link email (%s) not sent: this address has had its limit for now", kind)
         return False
     context = {"contact": contact, "link": personal_link(contact, kind), "site_url": settings.SITE_URL,
+               "organisation": organisation.current(),
                "valid_days": personal_link_tokens.max_age[kind].days, "valid_for": valid_for(kind)}
     text = render_to_string(f"consent/email/{kind}.txt", context)
     html = render_to_string(f"consent/email/{kind}.html", context)

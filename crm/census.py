@@ -1,26 +1,19 @@
-"""The population baseline: Sefton's Census 2021 counts (crm/data/census2021_sefton.csv, see its README).
+"""The population baseline: the organisation's census counts (the CSV its organisation file names).
 
-Used to draw realistic demo equality answers and, later, to compare the people we reach with the
-population they should represent.
+Used to compare the people we reach with the population they should represent, and (in the demo)
+to draw realistic equality answers. The file format is described in crm/data/README.md.
 """
 
-import csv
-from functools import cache
-from pathlib import Path
+from crm.organisation import BASELINE_CHARACTERISTICS, current, read_baseline
 
-CENSUS_CSV = Path(__file__).resolve().parent / "data" / "census2021_sefton.csv"
-CHARACTERISTICS = ("sex", "age", "ethnic_group", "religion")
+CHARACTERISTICS = BASELINE_CHARACTERISTICS
 
 
-def sefton_baseline() -> dict[str, dict[str, int]]:
+def population_baseline() -> dict[str, dict[str, int]]:
     """characteristic → {category: residents}, in file order (e.g. ``["age"]["80+"]``). A fresh copy."""
-    return {name: dict(counts) for name, counts in _read().items()}
+    return read_baseline(current().baseline_file)
 
 
-@cache
-def _read() -> dict[str, dict[str, int]]:
-    baseline: dict[str, dict[str, int]] = {name: {} for name in CHARACTERISTICS}
-    with CENSUS_CSV.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            baseline.setdefault(row["characteristic"], {})[row["category"]] = int(row["residents"])
-    return baseline
+def baseline_area() -> str:
+    """The census area the baseline describes, as its organisation file names it."""
+    return current().baseline_area

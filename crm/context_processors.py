@@ -1,5 +1,8 @@
 from django.conf import settings
 
+from crm.organisation import current
+
 
 def site(request):
-    return {"site_name": "My NHS", "site_url": settings.SITE_URL}
+    organisation = current()
+    return {"site_name": organisation.service_name, "site_url": settings.SITE_URL, "organisation": organisation}

@@ -24,3 +24,16 @@ class RedactPersonalLinks(logging.Filter):
             # Freeze the formatted message: the arguments held the link.
             record.msg, record.args = cleaned, None
         return True
+
+
+class OneLineForRefusals(logging.Filter):
+    """A refused request (403) is routine, not a fault: log Django's one line, without the traceback.
+
+    Django's request logger attaches the PermissionDenied exception to its "Forbidden" warning, so the
+    handler would print a traceback for every page a role may not open.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "django.request" and getattr(record, "status_code", None) == 403:
+            record.exc_info, record.exc_text = None, None
+        return True

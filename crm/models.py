@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 
 
 class Locality(models.Model):
-    """A GP locality (e.g. Bootle); postcode districts map onto it."""
+    """A GP locality (from the organisation file); postcode districts map onto it."""
 
     name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(max_length=80, unique=True)

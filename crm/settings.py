@@ -41,6 +41,10 @@ else:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The organisation running the service: its name, contacts, privacy wording, localities and population
+# baseline (crm/organisation.py). The demo has one; production must name its own.
+DEMO_ORGANISATION_FILE = BASE_DIR / "crm" / "data" / "demo-organisation.toml"
+ORGANISATION_FILE = Path(os.environ.get("MYNHS_ORGANISATION_FILE", DEMO_ORGANISATION_FILE))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -68,11 +72,11 @@ MIDDLEWARE = [
     "crm.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "crm.middleware.HeadAsGetMiddleware",
+    "crm.middleware.RetryAfterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "crm.middleware.RetryAfterMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -140,6 +144,7 @@ else:
     }
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "crm.views.rate_limited"
+CSRF_FAILURE_VIEW = "crm.views.csrf_failure"  # the styled 403 page
 
 # --- Huey -----------------------------------------------------------------------------------
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
@@ -222,6 +227,10 @@ if NHSUK_FRONTEND_DIR.exists():
     STATICFILES_DIRS.append(("nhsuk", NHSUK_FRONTEND_DIR))
     # The compiled NHS.UK CSS refers to /assets/...: serve the package's assets there.
     WHITENOISE_ROOT = NHSUK_FRONTEND_DIR
+# Chart.js (npm) for the dashboard's charts: its UMD build, served as a static file (no CDN: CSP).
+CHARTJS_DIR = BASE_DIR / "node_modules" / "chart.js" / "dist"
+if CHARTJS_DIR.exists():
+    STATICFILES_DIRS.append(("chartjs", CHARTJS_DIR))
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -277,6 +286,12 @@ NOTIFY_CALLBACK_TOKEN = os.environ.get("NOTIFY_CALLBACK_TOKEN", "")
 # suppressions still hashed with it (erased people's, which nobody can re-hash). SUPPRESSION_PEPPER
 # alone is the one pepper, key id "v1".
 SUPPRESSION_PEPPER = os.environ.get("SUPPRESSION_PEPPER", "mynhs-suppression-v1")
+SUPPRESSION_PEPPERS = [
+    tuple(item.strip().split(":", 1)) for item in os.environ.get("SUPPRESSION_PEPPERS", "").split(",") if item.strip()
+] or [("v1", SUPPRESSION_PEPPER)]
+if any(len(pair) != 2 or not all(pair) for pair in SUPPRESSION_PEPPERS) or len(
+        {pair[0] for pair in SUPPRESSION_PEPPERS}) != len(SUPPRESSION_PEPPERS):
+    raise ImproperlyConfigured("SUPPRESSION_PEPPERS must look like 'k2:new-secret,v1:old-secret' (distinct key ids)")
 # The audit chain is keyed (HMAC-SHA256) so that database access alone cannot rewrite history: the
 # key lives in the environment only. The development key is refused in production, like SECRET_KEY.
 DEV_AUDIT_HMAC_KEY = "dev-only-audit-chain-key-do-not-use-in-production-0123456789"
@@ -286,12 +301,6 @@ RETENTION_REVIEW_DAYS = 2 * 365
 PUBLIC_RATE_LIMIT = os.environ.get("PUBLIC_RATE_LIMIT", "20/h")
 # Confirmation, preferences and data-access emails to any one address, whoever asks (consent.ratelimits).
 PERSONAL_LINK_EMAIL_RATE = os.environ.get("PERSONAL_LINK_EMAIL_RATE", "3/h")
-SUPPRESSION_PEPPERS = [
-    tuple(item.strip().split(":", 1)) for item in os.environ.get("SUPPRESSION_PEPPERS", "").split(",") if item.strip()
-] or [("v1", SUPPRESSION_PEPPER)]
-if any(len(pair) != 2 or not all(pair) for pair in SUPPRESSION_PEPPERS) or len(
-        {pair[0] for pair in SUPPRESSION_PEPPERS}) != len(SUPPRESSION_PEPPERS):
-    raise ImproperlyConfigured("SUPPRESSION_PEPPERS must look like 'k2:new-secret,v1:old-secret' (distinct key ids)")
 # How many reverse proxies (load balancer, nginx) stand in front of the application and append to
 # X-Forwarded-For. 0: REMOTE_ADDR is the client (crm.middleware.TrustedProxyMiddleware).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
@@ -305,13 +314,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"personal_links": {"()": "crm.logging.RedactPersonalLinks"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["personal_links"]}},
+    "filters": {
+        "personal_links": {"()": "crm.logging.RedactPersonalLinks"},
+        "one_line_refusals": {"()": "crm.logging.OneLineForRefusals"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "filters": ["personal_links", "one_line_refusals"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "axes": {"level": "WARNING"},
         # The development server's access log, through the redacting handler instead of Django's own.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Huey's consumer adds its own handler only to a "huey" logger that has none; giving it ours (and
+        # not propagating to the root's) writes each line of the Huey log once, redacted like the rest.
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 
@@ -329,6 +347,8 @@ if ENVIRONMENT == "production":
         problems.append("SUPPRESSION_PEPPER must be set")
     if AUDIT_HMAC_KEY == DEV_AUDIT_HMAC_KEY or len(AUDIT_HMAC_KEY) < 40:
         problems.append("AUDIT_HMAC_KEY must be set to a long random value")
+    if not os.environ.get("MYNHS_ORGANISATION_FILE"):
+        problems.append("MYNHS_ORGANISATION_FILE must name your organisation's file (like crm/data/demo-organisation.toml)")
     if problems:
         raise ImproperlyConfigured(
             "Refusing to start in production: " + "; ".join(problems) + ". (MYNHS_ENV is "

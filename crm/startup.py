@@ -26,7 +26,11 @@ def demo_accounts_still_usable() -> list[str]:
 
 
 def refuse_unsafe_start() -> None:
-    """Raise ImproperlyConfigured in production if the demo staff accounts could sign in."""
+    """Raise ImproperlyConfigured if the organisation file is unusable, or, in production, if the demo
+    staff accounts could sign in."""
+    from crm.organisation import current
+
+    current()  # raises OrganisationFileError, naming the file and the line, before any page needs it
     if settings.ENVIRONMENT != "production":
         return
     usable = demo_accounts_still_usable()

@@ -4,6 +4,9 @@ from django.urls import include, path
 from bulletins.webhooks import notify_receipt
 from crm.api import api, not_found
 
+# The styled 500 page needs the site context (organisation name); 403 and 404 use the templates directly.
+handler500 = "crm.views.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -97,7 +97,8 @@ class PageAudit(HTMLParser):
             self.inputs.append(attrs)
         if tag in {"main", "header", "footer"}:
             self.landmarks.add(tag)
-        if tag == "script" and not attrs.get("src"):
+        # A JSON data block (Django's json_script) is never run, so CSP allows it; anything else inline is code.
+        if tag == "script" and not attrs.get("src") and attrs.get("type") != "application/json":
             self._in_script_without_src = True
 
     def handle_data(self, data):

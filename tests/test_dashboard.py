@@ -102,6 +102,37 @@ def test_dashboard_shows_figures_cases_and_retention(staff_client, make_contact,
     assert reverse("consent_staff:sar", args=[case.pk]) in dp and reverse("consent_staff:retention") in dp
 
 
+def test_dashboard_carries_its_figures_for_the_charts_and_keeps_the_table(staff_client, make_contact, actor):
+    import json
+    import re
+
+    for _ in range(3):
+        make_contact()  # three new contacts this month (November 2026)
+    services.withdraw(contact=Contact.objects.first(), purpose="bulletin", method="phone", actor=actor)
+    html = staff_client(COMMUNICATIONS).get(reverse("consent_staff:dashboard")).content.decode()
+    found = re.search(r'<script id="dashboard-figures" type="application/json">(.*?)</script>', html, re.S)
+    figures = json.loads(found.group(1))
+    assert figures["months"][0] == "Dec 2025" and figures["months"][-1] == "Nov 2026" and len(figures["months"]) == 12
+    assert figures["contacts"] == [0] * 11 + [3]
+    series = {row["label"]: row["values"] for row in figures["series"]}
+    assert list(series) == ["New contacts", "Confirmations", "Withdrawals", "New suppressions",
+                            "Expired sign-ups deleted"]
+    assert series["New contacts"] == [0] * 11 + [3]
+    assert series["Withdrawals"] == [0] * 11 + [1]
+    assert series["New suppressions"] == [0] * 11 + [1]
+    # Two canvases drawn by a static script (no inline code under CSP), and the table for screen readers.
+    assert html.count("<canvas ") == 2 and 'role="img"' in html
+    assert "/static/chartjs/chart.umd.min.js" in html and "/static/mynhs/dashboard.js" in html
+    assert '<caption class="nhsuk-table__caption nhsuk-table__caption--m" id="months-caption">Month by month' in html
+
+
+def test_chart_library_is_served_as_a_static_file(client):
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("chartjs/chart.umd.min.js")
+    assert finders.find("mynhs/dashboard.js")
+
+
 def test_dashboard_needs_a_verified_staff_session(staff_client):
     unverified = staff_client(COMMUNICATIONS, verified=False)
     response = unverified.get(reverse("consent_staff:dashboard"))

@@ -11,11 +11,10 @@ from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from consent.demo.population import Population, census_ethnic_group_weights
+from consent.demo.population import Population, census_ethnic_group_weights, sefton_baseline
 from consent.models import ConsentEvent, ConsentState, ConsentStatement, ErasurePermit, Suppression
 from consent.selectors import contacts_reachable_for
 from crm.audit import first_broken_link
-from crm.census import sefton_baseline
 from crm.models import AuditEntry, CommunicationNeed, Contact, EqualityProfile, PostcodeDistrict
 from crm.normalise import address_hash, normalise_postcode, outward_code
 from crm.reference_data import LOCALITY_DISTRICTS

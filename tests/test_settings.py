@@ -27,6 +27,7 @@ SAFE_PRODUCTION = {
     "SUPPRESSION_PEPPER": "pepper-for-suppression-hashes-0123456789",
     "AUDIT_HMAC_KEY": "audit-chain-key-for-production-0123456789abcdefghij",
     "ALLOWED_HOSTS": "mynhs.example.nhs.uk",
+    "MYNHS_ORGANISATION_FILE": str(ROOT / "tests" / "data" / "second_organisation" / "organisation.toml"),
 }
 CONFIG_VARIABLES = {
     "MYNHS_ENV", "DEBUG", "SECRET_KEY", "ANYMAIL_WEBHOOK_SECRET", "SUPPRESSION_PEPPER", "AUDIT_HMAC_KEY",
@@ -73,6 +74,7 @@ def test_production_with_everything_set_starts_with_secure_cookies_and_hsts(tmp_
         ({"SUPPRESSION_PEPPER": None}, "SUPPRESSION_PEPPER must be set"),
         ({"SUPPRESSION_PEPPER": "mynhs-suppression-v1"}, "SUPPRESSION_PEPPER must be set"),
         ({"AUDIT_HMAC_KEY": None}, "AUDIT_HMAC_KEY must be set"),
+        ({"MYNHS_ORGANISATION_FILE": None}, "MYNHS_ORGANISATION_FILE must name your organisation's file"),
     ],
 )
 def test_production_refuses_to_start_unsafely(tmp_path, change, complaint):
@@ -229,3 +231,11 @@ def test_one_demo_account_left_usable_is_enough_to_refuse(tmp_path_factory):
     result = load_wsgi(var, **SAFE_PRODUCTION)
     assert result.returncode != 0
     assert "still usable with the published demo password: engagement." in result.stderr
+
+
+def test_a_server_refuses_to_start_with_a_broken_organisation_file(tmp_path):
+    broken = tmp_path / "organisation.toml"
+    broken.write_text('name = "NHS Somewhere"\n')
+    result = load_wsgi(tmp_path, MYNHS_ENV="demo", MYNHS_ORGANISATION_FILE=str(broken))
+    assert result.returncode != 0
+    assert f"{broken}: the [data_protection] table is missing" in result.stderr

@@ -77,3 +77,100 @@ def test_every_page_is_well_formed(role, staff_client, world):
                 if errors.status_code == 200:
                     check(errors.content.decode(), f"{url} (POST)")
     assert checked >= 10
+
+
+# --- Contact search names topics and localities by slug in the URL --------------------------------
+
+@pytest.fixture
+def dementia_world(make_contact):
+    from crm.models import Topic
+
+    dementia, cancer = Topic.objects.get(slug="dementia"), Topic.objects.get(slug="cancer")
+    carer = make_contact(email="carer@example.org", name="Dementia Carer", postcode="L20 3NJ")
+    carer.topics.set([dementia])
+    reader = make_contact(email="reader@example.org", name="Cancer Reader", postcode="L23 5SA")
+    reader.topics.set([cancer])
+    return dementia
+
+
+@pytest.mark.parametrize("query", ["topic=dementia", "topic={pk}"])
+def test_contact_search_filters_by_topic_slug_or_id(staff_client, dementia_world, query):
+    html = staff_client(ENGAGEMENT).get("/staff/contacts/?" + query.format(pk=dementia_world.pk)).content.decode()
+    assert "Dementia Carer" in html
+    assert "Cancer Reader" not in html
+
+
+def test_the_topic_choices_carry_slugs_so_the_url_reads_as_words(staff_client, dementia_world):
+    html = staff_client(ENGAGEMENT).get("/staff/contacts/?topic=dementia").content.decode()
+    assert '<option value="dementia" selected>Dementia</option>' in html
+
+
+def test_contact_search_filters_by_locality_slug(staff_client, dementia_world):
+    html = staff_client(ENGAGEMENT).get("/staff/contacts/?locality=crosby").content.decode()
+    assert "Cancer Reader" in html  # L23 is in Crosby
+    assert "Dementia Carer" not in html
+
+
+def test_an_unknown_topic_slug_is_a_form_error_not_a_crash(staff_client, dementia_world):
+    response = staff_client(ENGAGEMENT).get("/staff/contacts/?topic=no-such-topic")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "nhsuk-error-summary" in html
+    assert "Dementia Carer" not in html and "Cancer Reader" not in html
+
+
+# --- Error pages in the NHS.UK look -----------------------------------------------------------------
+
+def _looks_like_the_service(html: str) -> None:
+    check(html, "error page")
+    assert 'class="nhsuk-header' in html and 'class="nhsuk-footer' in html
+    assert "nhsuk-frontend.min.css" in html
+
+
+def test_page_not_found_is_styled(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    _looks_like_the_service(html)
+    assert "<h1>Page not found</h1>" in html
+
+
+def test_a_refused_staff_page_is_styled_and_keeps_the_staff_menu(staff_client, world):
+    from crm.roles import COMMUNICATIONS
+
+    response = staff_client(COMMUNICATIONS).get(f"/staff/subject-access/{world['sar'].pk}/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    _looks_like_the_service(html)
+    assert "<h1>You cannot open this page</h1>" in html
+    assert 'aria-label="Staff menu"' in html
+
+
+def test_a_form_posted_without_its_csrf_token_gets_the_styled_403():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/sign-up/", {"name": "A"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    _looks_like_the_service(html)
+    assert "<h1>You cannot open this page</h1>" in html
+
+
+def test_server_error_is_styled(rf):
+    from crm.views import server_error
+
+    request = rf.get("/anything/")
+    from django.contrib.auth.models import AnonymousUser
+
+    request.user = AnonymousUser()
+    response = server_error(request)
+    assert response.status_code == 500
+    html = response.content.decode()
+    _looks_like_the_service(html)
+    assert "<h1>Sorry, there is a problem with the service</h1>" in html
+
+
+def test_the_server_error_handler_is_ours():
+    from django.urls import get_resolver
+
+    assert get_resolver().urlconf_module.handler500 == "crm.views.server_error"

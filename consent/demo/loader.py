@@ -40,6 +40,7 @@ PURPOSES_USED = {"bulletin", "events", "involvement", "equality_monitoring", "eq
 CONTACT_FIELDS = [
     "id", "public_id", "email", "email_normalised", "email_hash", "name", "postcode", "locality", "kind",
     "organisation", "preferred_language", "source", "confirmed_at", "created_at", "updated_at",
+    "link_epoch", "data_link_counter",  # personal-link epoch and single-use data-link counter start at 0
 ]
 EVENT_FIELDS = [
     "id", "contact", "purpose", "action", "statement", "method", "recorded_by", "recorded_by_label",
@@ -285,7 +286,7 @@ def _contact_row(contact_id: int, person: DemoPerson, ref: _Reference, email_has
         contact_id, _db_uuid(uuid.uuid4()), person.email, _normalised(person.email), email_hash, person.name,
         person.postcode, ref.localities.get(outward_code(person.postcode)), person.kind,
         ref.organisations.get(person.organisation), person.language, DEMO_SOURCE,
-        db_datetime(person.confirmed_at), db_datetime(person.created_at), db_datetime(last_change),
+        db_datetime(person.confirmed_at), db_datetime(person.created_at), db_datetime(last_change), 0, 0,
     )
 
 

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import accumulate
 
-from crm.census import sefton_baseline
+from django.conf import settings
+
 from crm.models import CommunicationNeed, Contact, EqualityProfile, Organisation
 from crm.normalise import normalise_postcode
+from crm.organisation import load, read_baseline
 
 HISTORY_DAYS = 3 * 365
 
@@ -94,7 +96,7 @@ NEED_WEIGHTS = {
     CommunicationNeed.Need.BSL: 6, CommunicationNeed.Need.BRAILLE: 4,
 }
 TOPIC_WEIGHTS = {
-    "Primary care and GP services": 30, "Mental health": 20, "Big Chat events": 18, "Urgent and emergency care": 16,
+    "Primary care and GP services": 30, "Mental health": 20, "Urgent and emergency care": 16,
     "Community services": 14, "Cancer": 13, "Dementia": 12, "Heart and circulation": 11, "Planned care": 10,
     "Children and maternity": 10, "Integrated care": 9, "Respiratory": 8, "End of life care": 7,
     "Learning disabilities and autism": 7, "Alcohol and drugs": 5,
@@ -102,7 +104,7 @@ TOPIC_WEIGHTS = {
 TOPIC_COUNT_WEIGHTS = {1: 15, 2: 25, 3: 25, 4: 15, 5: 10, 6: 6, 8: 4}
 
 # Chance of each purpose being chosen at sign-up, of a later withdrawal, and of coming back after one.
-PURPOSE_CHANCE = {"bulletin": 0.92, "events": 0.3, "involvement": 0.28}
+PURPOSE_CHANCE = {"bulletin": 0.92, "events": 0.38, "involvement": 0.28}
 WITHDRAWAL_CHANCE = {"bulletin": 0.08, "events": 0.06, "involvement": 0.06}
 RETURN_CHANCE = 0.12
 NEEDS_CHANCE = 0.08
@@ -165,6 +167,11 @@ class Weighted:
 
     def draw(self, rng: random.Random):
         return rng.choices(self.values, cum_weights=self.cum)[0]
+
+
+def sefton_baseline() -> dict[str, dict[str, int]]:
+    """The demo's people live in south Sefton whatever organisation is configured: Sefton's census counts."""
+    return read_baseline(load(str(settings.DEMO_ORGANISATION_FILE)).baseline_file)
 
 
 def census_age_weights() -> dict[str, float]:
@@ -263,7 +270,7 @@ class Population:
             created_at=created_at,
             confirmed_at=confirmed_at,
             topics=topics,
-            purposes=self._purposes(confirmed_at, "Big Chat events" in topics),
+            purposes=self._purposes(confirmed_at),
             needs=self._needs(language),
             equality=self._equality() if rng.random() < EQUALITY_CHANCE else None,
         )
@@ -314,10 +321,9 @@ class Population:
                 chosen.append(topic)
         return chosen
 
-    def _purposes(self, granted_at: datetime, likes_events: bool) -> dict[str, PurposeHistory]:
+    def _purposes(self, granted_at: datetime) -> dict[str, PurposeHistory]:
         rng = self.rng
-        chances = dict(PURPOSE_CHANCE, events=0.7 if likes_events else PURPOSE_CHANCE["events"])
-        codes = [code for code, chance in chances.items() if rng.random() < chance] or ["bulletin"]
+        codes = [code for code, chance in PURPOSE_CHANCE.items() if rng.random() < chance] or ["bulletin"]
         return {code: self._history(code, granted_at) for code in codes}
 
     def _history(self, code: str, granted_at: datetime) -> PurposeHistory:

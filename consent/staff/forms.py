@@ -125,6 +125,20 @@ def _contact_field(required=False):
 
 # --- search ---------------------------------------------------------------------------------
 
+class SlugChoiceField(forms.ModelChoiceField):
+    """A choice named by its slug in the URL (``?topic=dementia``); an id from an older link still works."""
+
+    def __init__(self, queryset, **kwargs):
+        super().__init__(queryset, to_field_name="slug", **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.isdigit():
+            found = self.queryset.filter(pk=int(value)).first()
+            if found is not None:
+                return found
+        return super().to_python(value)
+
+
 def _any(choices, label="Any"):
     return [("", label), *choices]
 
@@ -140,9 +154,8 @@ class ContactSearchForm(StaffForm):
                             help_text="A whole address, or the start of one.")
     postcode = forms.CharField(label="Postcode", max_length=8, required=False,
                                help_text="A whole postcode or the start of one, like L20.")
-    locality = forms.ModelChoiceField(label="Locality", queryset=Locality.objects.all(), required=False,
-                                      empty_label="Any")
-    topic = forms.ModelChoiceField(label="Topic", queryset=Topic.objects.all(), required=False, empty_label="Any")
+    locality = SlugChoiceField(label="Locality", queryset=Locality.objects.all(), required=False, empty_label="Any")
+    topic = SlugChoiceField(label="Topic", queryset=Topic.objects.all(), required=False, empty_label="Any")
     purpose = forms.ChoiceField(label="Consent for", required=False)
     purpose_state = forms.ChoiceField(
         label="Consent state", required=False,
@@ -219,7 +232,7 @@ class AddContactForm(ContactDetailsMixin, StaffForm):
                                  error_messages={"required": "Enter the date consent was given"})
     evidence_reference = forms.CharField(
         label="Evidence reference", max_length=200,
-        help_text="Where the signed form or call note is kept, for example 'Bootle Big Chat sheet 4'.",
+        help_text="Where the signed form or call note is kept, for example 'Big Chat sign-up sheet 4'.",
         error_messages={"required": "Enter where the evidence of consent is kept"},
     )
 

@@ -16,7 +16,10 @@ from crm.staff.access import staff_view
 
 @staff_view("crm.view_dashboard")
 def dashboard(request):
-    return render(request, "consent_staff/dashboard.html", {"figures": dashboard_figures.dashboard()})
+    figures = dashboard_figures.dashboard()
+    return render(request, "consent_staff/dashboard.html", {
+        "figures": figures, "chart": dashboard_figures.chart_data(figures.months),
+    })
 
 
 @staff_view("crm.view_contact", "consent.view_erasurerequest")
