@@ -168,6 +168,40 @@ PAGES = [
     ("staff:verify", None, "POST", {**only(*EVERYONE, ok=302), ANON: 302, UNVERIFIED: 302}),
     ("staff:setup_2fa", None, "GET", {**only(*EVERYONE, ok=302), ANON: 302, UNVERIFIED: 200}),
     ("staff:setup_2fa", None, "POST", {**only(*EVERYONE, ok=302), ANON: 302, UNVERIFIED: 200}),
+    # --- bulletins: writing, checking, approving, sending (Communications only; nobody else sees them) ---
+    # Empty POSTs: form pages answer with their errors (200); actions go back with a message (302).
+    ("bulletins:list", None, "GET", only(C)),
+    ("bulletins:list", None, "POST", only(C)),
+    ("bulletins:new", None, "GET", only(C)),
+    ("bulletins:new", None, "POST", only(C)),
+    ("bulletins:comments", None, "GET", only(C)),
+    ("bulletins:comments", None, "POST", only(C)),
+    ("bulletins:comment_moderate", "bulletin comment", "GET", only(C)),
+    ("bulletins:comment_moderate", "bulletin comment", "POST", only(C)),
+    ("bulletins:detail", "draft bulletin", "GET", only(C)),
+    ("bulletins:detail", "draft bulletin", "POST", only(C)),
+    ("bulletins:edit", "draft bulletin", "GET", only(C)),
+    ("bulletins:edit", "draft bulletin", "POST", only(C)),
+    ("bulletins:item_add", "draft bulletin", "GET", only(C)),
+    ("bulletins:item_add", "draft bulletin", "POST", only(C)),
+    ("bulletins:item_edit", "bulletin item", "GET", only(C)),
+    ("bulletins:item_edit", "bulletin item", "POST", only(C)),
+    ("bulletins:item_remove", "bulletin item", "GET", only(C)),  # asks to confirm
+    ("bulletins:item_remove", "bulletin item", "POST", only(C, ok=302)),  # removes it
+    ("bulletins:item_move", "bulletin item", "GET", post_only(C)[0]),
+    ("bulletins:item_move", "bulletin item", "POST", post_only(C)[1]),
+    ("bulletins:preview", "draft bulletin", "GET", only(C)),
+    ("bulletins:preview", "draft bulletin", "POST", only(C)),
+    ("bulletins:preview_email", "draft bulletin", "GET", only(C)),
+    ("bulletins:preview_email", "draft bulletin", "POST", only(C)),
+    ("bulletins:test_send", "draft bulletin", "GET", only(C)),
+    ("bulletins:test_send", "draft bulletin", "POST", only(C)),
+    ("bulletins:approve", "draft bulletin", "GET", post_only(C)[0]),
+    ("bulletins:approve", "draft bulletin", "POST", post_only(C)[1]),
+    ("bulletins:send", "draft bulletin", "GET", only(C)),
+    ("bulletins:send", "draft bulletin", "POST", only(C)),
+    ("bulletins:unschedule", "draft bulletin", "GET", post_only(C)[0]),
+    ("bulletins:unschedule", "draft bulletin", "POST", post_only(C)[1]),
 ]
 SIGN_IN_PAGES = {"staff:login", "staff:logout", "staff:verify", "staff:setup_2fa"}
 
@@ -188,13 +222,27 @@ def objects(make_contact, staff_user):
     account = staff_user(E, username="matrix-target")
     requester = staff_user(A, username="matrix-requester")
     token, _raw = services.create_api_token(user=account, name="matrix", actor=Actor.system())
+    draft_bulletin, bulletin_item, bulletin_comment = _draft_bulletin(account, contact)
     return {
+        "draft bulletin": draft_bulletin, "bulletin item": bulletin_item, "bulletin comment": bulletin_comment,
         "contact": contact, "draft": draft, "account": account, "token": token,
         "sar": SubjectAccessRequest.objects.create(reference="SAR-MATRIX", contact=contact, received_on=date.today()),
         "erasure": ErasureRequest.objects.create(reference="ER-MATRIX", contact=contact, received_on=date.today()),
         "role request": StaffRoleRequest.objects.create(user=account, role=D, change="add", requested_by=requester,
                                                         requested_at=timezone.now()),
     }
+
+
+def _draft_bulletin(author, contact):
+    """A draft with two items; the second has a comment (so only the first may be removed)."""
+    from bulletins.models import Bulletin, Comment, Item
+    from crm.models import Topic
+
+    bulletin = Bulletin.objects.create(subject="Matrix draft", created_by=author)
+    topic = Topic.objects.order_by("name").first()
+    first = Item.objects.create(bulletin=bulletin, position=1, title="First", body_markdown="Text", topic=topic)
+    second = Item.objects.create(bulletin=bulletin, position=2, title="Second", body_markdown="Text", topic=topic)
+    return bulletin, first, Comment.objects.create(item=second, contact=contact, body="A comment")
 
 
 MISSING_ID = 2_000_000_000
@@ -211,6 +259,10 @@ OBJECTS = {
                       lambda: {"user_id": MISSING_ID, "token_id": MISSING_ID}),
     "role request": (lambda o: {"user_id": o["account"].pk, "request_id": o["role request"].pk},
                      lambda: {"user_id": MISSING_ID, "request_id": MISSING_ID}),
+    "draft bulletin": (lambda o: {"public_id": o["draft bulletin"].public_id}, lambda: {"public_id": uuid.uuid4()}),
+    "bulletin item": (lambda o: {"public_id": o["draft bulletin"].public_id, "item_id": o["bulletin item"].pk},
+                      lambda: {"public_id": uuid.uuid4(), "item_id": MISSING_ID}),
+    "bulletin comment": (lambda o: {"comment_id": o["bulletin comment"].pk}, lambda: {"comment_id": MISSING_ID}),
 }
 
 
@@ -313,11 +365,21 @@ API = [
     # An empty body is invalid input: 422 for those who may record consent, 403 for the rest.
     ("POST", "/api/v1/staff/contacts/{public_id}/consents", only(E, D, ok=422)),
     ("POST", "/api/v1/staff/contacts/{missing_id}/consents", only(E, D, ok=422)),
+    # Bulletins (Communications): {public_id} is a contact's here, so no bulletin has it (404); empty
+    # bodies are invalid input (422) before anything is looked up.
+    ("GET", "/api/v1/staff/bulletins", only(C)),
+    ("POST", "/api/v1/staff/bulletins", only(C, ok=422)),
+    ("GET", "/api/v1/staff/bulletins/{public_id}", only(C, ok=404)),
+    ("POST", "/api/v1/staff/bulletins/{public_id}/items", only(C, ok=422)),
+    ("POST", "/api/v1/staff/bulletins/{public_id}/approval", only(C, ok=422)),
+    ("GET", "/api/v1/staff/bulletins/comments/pending", only(C)),
+    ("POST", "/api/v1/staff/bulletins/comments/{comment_id}/moderation", only(C, ok=422)),
 ]
 
 
 def _api_url(path: str, objects) -> str:
-    return path.format(public_id=objects["contact"].public_id, missing_id=uuid.uuid4())
+    return path.format(public_id=objects["contact"].public_id, missing_id=uuid.uuid4(),
+                       comment_id=objects["bulletin comment"].pk)
 
 
 def _call(method: str, url: str, raw: str | None):
