@@ -133,3 +133,45 @@ class InvitationExport(models.Model):
 
     def __str__(self):
         return f"Export {self.pk}"
+
+
+class ContactImport(models.Model):
+    """One file of paper sign-ups (or a partner's list): its consent evidence, preview and outcome.
+
+    Holds no personal data: counts and, for rejected rows, line numbers and reasons only. The
+    uploaded file waits on disk between preview and confirmation, and is deleted after either.
+    """
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", "Checked, waiting for confirmation"
+        IMPORTED = "imported", "Imported"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Method(models.TextChoices):
+        PAPER_FORM = "paper_form", "Paper form at an event"
+        EVENT = "event", "In person at an event"
+        PHONE = "phone", "Phone"
+        IMPORT = "import", "A partner's list, with their evidence"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    file_name = models.CharField(max_length=200, help_text="As uploaded (shown to staff).")
+    stored_name = models.CharField(max_length=80, blank=True, help_text="Inside VAR_DIR/imports until done.")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    method = models.CharField(max_length=20, choices=Method.choices)
+    statement_versions = models.JSONField(default=dict, help_text="purpose code → wording version people saw.")
+    collected_on = models.DateField()
+    collected_by = models.CharField(max_length=150)
+    evidence_reference = models.CharField(max_length=200, help_text="Where the paper originals are kept.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREVIEWED)
+    counts = models.JSONField(default=dict)
+    rejected = models.JSONField(default=list, help_text="[[line, reason], …]: no personal data.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("import_contacts", "Can import contacts from a file")]
+
+    def __str__(self):
+        return f"Import {self.pk}"
