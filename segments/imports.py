@@ -50,6 +50,7 @@ HEADER_ALIASES = {
     "involvement": "involvement", "surveys": "involvement",
 }
 CHUNK = 5000
+ACTIONS = ("create", "update", "unchanged", "rejected")
 
 
 class ImportFileError(ValidationError):
@@ -65,25 +66,33 @@ class RowOutcome:
 
 
 @dataclass
-class ImportPlan:
-    outcomes: list[RowOutcome] = field(default_factory=list)
+class ChunkWork:
+    """What one chunk of rows asks for; applied and dropped before the next chunk is read."""
+
     creates: list[dict] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)
-    consents: dict[str, dict[str, set]] = field(default_factory=dict)  # purpose → {"give": emails, "withdraw": emails}
+    consents: dict[str, dict[str, set]] = field(
+        default_factory=lambda: {p: {"give": set(), "withdraw": set()} for p in IMPORT_PURPOSES})
 
-    def count(self, action: str) -> int:
-        return sum(1 for o in self.outcomes if o.action == action)
+
+@dataclass
+class ImportPlan:
+    """Counts and the rejected rows: memory stays flat however long the file."""
+
+    tallies: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+    rejected: list[RowOutcome] = field(default_factory=list)
+
+    def add(self, outcome: RowOutcome) -> None:
+        self.tallies[outcome.action] += 1
+        if outcome.action == "rejected":
+            self.rejected.append(outcome)
 
     @property
     def malformed(self) -> list[RowOutcome]:
-        return [o for o in self.outcomes if o.malformed]
-
-    @property
-    def rejected(self) -> list[RowOutcome]:
-        return [o for o in self.outcomes if o.action == "rejected"]
+        return [o for o in self.rejected if o.malformed]
 
     def counts(self) -> dict[str, int]:
-        return {a: self.count(a) for a in ("create", "update", "unchanged", "rejected")}
+        return dict(self.tallies)
 
 
 # --- reading the file -----------------------------------------------------------------------
@@ -165,19 +174,30 @@ def read_yes_no(value: str) -> bool | None:
     raise ValueError(value)
 
 
-def plan_import(content: bytes, file_name: str) -> ImportPlan:
-    plan = ImportPlan(consents={p: {"give": set(), "withdraw": set()} for p in IMPORT_PURPOSES})
-    parsed, seen = [], {}
-    topics = _topic_lookup()
-    for line, row in read_rows(content, file_name):
-        outcome, clean = _check_row(line, row, topics, seen)
-        plan.outcomes.append(outcome)
-        if clean is not None:
-            parsed.append((outcome, clean))
-    for start in range(0, len(parsed), CHUNK):
-        _classify(parsed[start:start + CHUNK], plan)
-    plan.outcomes.sort(key=lambda o: o.line)
+def plan_import(content: bytes, file_name: str, *, apply=None) -> ImportPlan:
+    """Check every row, chunk by chunk; with ``apply``, hand each chunk's work to it as it goes."""
+    plan = ImportPlan()
+    for chunk in _checked_chunks(content, file_name):
+        work = ChunkWork()
+        _classify([(o, c) for o, c in chunk if c is not None], work)
+        for outcome, _ in chunk:
+            plan.add(outcome)
+        if apply is not None:
+            apply(work)
     return plan
+
+
+def _checked_chunks(content: bytes, file_name: str):
+    seen: dict[str, int] = {}
+    topics = _topic_lookup()
+    chunk = []
+    for line, row in read_rows(content, file_name):
+        chunk.append(_check_row(line, row, topics, seen))
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _topic_lookup() -> dict[str, int]:
@@ -221,7 +241,7 @@ def _check_row(line: int, row: dict, topics: dict, seen: dict) -> tuple[RowOutco
     return RowOutcome(line, "pending"), clean
 
 
-def _classify(rows: list[tuple[RowOutcome, dict]], plan: ImportPlan) -> None:
+def _classify(rows: list[tuple[RowOutcome, dict]], plan: ChunkWork) -> None:
     emails = [clean["email"] for _, clean in rows]
     existing = {c.email_normalised: c for c in Contact.objects.filter(email_normalised__in=emails)}
     topics = _topics_of([c.pk for c in existing.values()])
@@ -305,7 +325,7 @@ def _changes(contact: Contact, clean: dict, current_topics: set[int]) -> dict:
     return changes
 
 
-def _plan_consents(plan: ImportPlan, clean: dict, states: dict) -> bool:
+def _plan_consents(plan: ChunkWork, clean: dict, states: dict) -> bool:
     changed = False
     for purpose, value in clean["consents"].items():
         status = states.get(purpose)
@@ -377,12 +397,21 @@ def confirm_import(*, record: ContactImport, actor: Actor) -> ContactImport:
         if record.status != ContactImport.Status.PREVIEWED:
             raise ValidationError("This import has already been confirmed or cancelled")
         path = imports_dir() / record.stored_name
-        plan = plan_import(path.read_bytes(), record.file_name)  # re-checked now: things change
-        if plan.malformed:
-            raise ValidationError(f"{len(plan.malformed)} rows cannot be read: fix the file and upload it again")
-        created = _create_contacts(plan.creates, record)
-        _apply_updates(plan.updates, actor)
-        consent_counts = _apply_consents(plan, record, actor)
+        content = path.read_bytes()
+        checked = plan_import(content, record.file_name)  # re-checked now: things change
+        if checked.malformed:
+            raise ValidationError(f"{len(checked.malformed)} rows cannot be read: fix the file and upload it again")
+        totals = {"created": 0, "consents": {p: {"given": 0, "withdrawn": 0} for p in IMPORT_PURPOSES}}
+
+        def apply(work: ChunkWork) -> None:
+            totals["created"] += _create_contacts(work.creates, record)
+            _apply_updates(work.updates, actor)
+            for purpose, counts in _apply_consents(work, record, actor).items():
+                for key, n in counts.items():
+                    totals["consents"][purpose][key] += n
+
+        plan = plan_import(content, record.file_name, apply=apply)
+        created, consent_counts = totals["created"], totals["consents"]
         record.status, record.imported_at = ContactImport.Status.IMPORTED, timezone.now()
         record.counts = {**plan.counts(), "consents": consent_counts}
         record.rejected = [[o.line, o.reason] for o in plan.rejected]
@@ -415,6 +444,8 @@ def _create_contacts(creates: list[dict], record: ContactImport) -> int:
                 confirmed_at=confirmed_at)  # staff-recorded consent with evidence counts as confirmation
         for c in creates
     ]
+    if not contacts:
+        return 0
     Contact.objects.bulk_create(contacts, batch_size=1000)
     ids = dict(Contact.objects.filter(email_normalised__in=[c["email"] for c in creates]).values_list(
         "email_normalised", "pk"))
@@ -441,7 +472,7 @@ def _apply_updates(updates: list[dict], actor: Actor) -> None:
     Contact.topics.through.objects.bulk_create(links, batch_size=2000, ignore_conflicts=True)
 
 
-def _apply_consents(plan: ImportPlan, record: ContactImport, actor: Actor) -> dict[str, dict[str, int]]:
+def _apply_consents(plan: ChunkWork, record: ContactImport, actor: Actor) -> dict[str, dict[str, int]]:
     emails = {e for wanted in plan.consents.values() for group in wanted.values() for e in group}
     ids = dict(Contact.objects.filter(email_normalised__in=emails).values_list("email_normalised", "pk"))
     occurred_at = datetime.combine(record.collected_on, time(12), tzinfo=LONDON)
