@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from consent import services as consent_services
@@ -71,6 +71,7 @@ class ChunkWork:
 
     creates: list[dict] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)
+    malformed: list[int] = field(default_factory=list)  # line numbers
     consents: dict[str, dict[str, set]] = field(
         default_factory=lambda: {p: {"give": set(), "withdraw": set()} for p in IMPORT_PURPOSES})
 
@@ -178,7 +179,7 @@ def plan_import(content: bytes, file_name: str, *, apply=None) -> ImportPlan:
     """Check every row, chunk by chunk; with ``apply``, hand each chunk's work to it as it goes."""
     plan = ImportPlan()
     for chunk in _checked_chunks(content, file_name):
-        work = ChunkWork()
+        work = ChunkWork(malformed=[o.line for o, _ in chunk if o.malformed])
         _classify([(o, c) for o, c in chunk if c is not None], work)
         for outcome, _ in chunk:
             plan.add(outcome)
@@ -398,12 +399,15 @@ def confirm_import(*, record: ContactImport, actor: Actor) -> ContactImport:
             raise ValidationError("This import has already been confirmed or cancelled")
         path = imports_dir() / record.stored_name
         content = path.read_bytes()
-        checked = plan_import(content, record.file_name)  # re-checked now: things change
-        if checked.malformed:
-            raise ValidationError(f"{len(checked.malformed)} rows cannot be read: fix the file and upload it again")
+        # Checked again as it is applied (things change after a preview); one malformed row anywhere
+        # raises inside this transaction, so nothing at all is written.
         totals = {"created": 0, "consents": {p: {"given": 0, "withdrawn": 0} for p in IMPORT_PURPOSES}}
 
         def apply(work: ChunkWork) -> None:
+            if work.malformed:
+                lines = ", ".join(map(str, work.malformed[:10]))
+                raise ValidationError(f"Lines {lines} cannot be read: fix the file and upload it again (nothing was "
+                                      "imported)")
             totals["created"] += _create_contacts(work.creates, record)
             _apply_updates(work.updates, actor)
             for purpose, counts in _apply_consents(work, record, actor).items():
@@ -456,19 +460,21 @@ def _create_contacts(creates: list[dict], record: ContactImport) -> int:
 
 
 def _apply_updates(updates: list[dict], actor: Actor) -> None:
+    """Changed fields in one executemany UPDATE (bulk_update's CASE/WHEN costs milliseconds a row)."""
     districts = dict(Locality.objects.values_list("postcode_districts__code", "pk"))
-    changed, links = [], []
+    rows, links = [], []
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     for update in updates:
         contact = update["contact"]
-        if "name" in update:
-            contact.name = update["name"]
-        if "postcode" in update:
-            contact.postcode = update["postcode"]
-            contact.locality_id = districts.get(outward_code(update["postcode"]))
         if "name" in update or "postcode" in update:
-            changed.append(contact)
+            postcode = update.get("postcode", contact.postcode)
+            locality = districts.get(outward_code(postcode)) if "postcode" in update else contact.locality_id
+            rows.append((update.get("name", contact.name), postcode, locality, now, contact.pk))
         links += [Contact.topics.through(contact_id=contact.pk, topic_id=t) for t in update.get("add_topics", ())]
-    Contact.objects.bulk_update(changed, ["name", "postcode", "locality"], batch_size=1000)
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE crm_contact SET name = %s, postcode = %s, locality_id = %s, updated_at = %s WHERE id = %s", rows)
     Contact.topics.through.objects.bulk_create(links, batch_size=2000, ignore_conflicts=True)
 
 

@@ -88,7 +88,7 @@ def test_a_malformed_row_is_reported_by_line_and_nothing_is_written(db, engageme
         (3, "invalid email address"), (4, "postcode is not a real UK postcode"), (5, "unknown topic 'knitting'"),
         (6, "bulletin: 'maybe' is not yes or no"), (7, "duplicate of line 2"),
     ]
-    with pytest.raises(ValidationError, match="5 rows cannot be read"):
+    with pytest.raises(ValidationError, match="Lines 3, 4, 5, 6, 7 cannot be read"):
         imports.confirm_import(record=record, actor=engagement)
     assert not Contact.objects.exists() and not ConsentEvent.objects.exists()
 

@@ -1,0 +1,150 @@
+"""How fast, and in how much memory, does a contact import run? Beside django-import-export.
+
+    .venv/bin/python benchmarks/import_bench.py                  # 10,000 and 100,000 rows, SQLite
+    .venv/bin/python benchmarks/import_bench.py --sizes 10000 --no-peer
+
+Each size runs in its own process on its own temporary SQLite database (the embedded default). The
+demo loader first writes N/2 contacts; the file then has N rows like the peer's: half of them those
+people (with a changed name and topics, and consent ticks), half new people, with email, name,
+postcode, topics and three yes/no consent columns. The import is timed in a grandchild process
+(so its peak memory is its own): ``preview_import`` (read, check and classify every row) and then
+``confirm_import`` (check again, then bulk writes and set-based consent per chunk), with validation
+exactly as the staff page does it.
+
+The peer, django-import-export 4.4.3 (../shared/peer-bench/import_export_bench.py), imports its own
+file of the same size in the same run the way its admin does (dry run, then the real run); the
+ratio is printed. Writes benchmarks/results/import.json.
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from fresh_process import run_child  # benchmarks/ is on sys.path when run as a script
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "import.json"
+PEER = ROOT.parent / "shared" / "peer-bench"
+TOPICS = ["dementia", "cancer", "mental-health", "respiratory"]
+POSTCODES = ["L20 3NJ", "L21 7PQ", "L23 4AB", "L30 2DA", "L31 9BX", "PR8 1AA", ""]
+
+
+def _django():
+    sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "crm.settings"
+    import django
+
+    django.setup()
+
+
+def measure(size: int) -> dict:
+    """Child: load N/2 people, write the N-row file, then import it in a grandchild on the same database."""
+    _django()
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+
+    from crm.models import Contact
+
+    call_command("migrate", verbosity=0)
+    call_command("load_demo", contacts=size // 2, seed=2026, verbosity=0)
+    user = User.objects.create_user("bench", "bench@example.org", "x")
+    user.groups.add(Group.objects.get(name="Engagement"))
+    rng = random.Random(2026)
+    existing = list(Contact.objects.values_list("email", flat=True)[: size - size // 2])
+    path = Path(os.environ["MYNHS_VAR_DIR"]) / f"import-{size}.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("email,name,postcode,topics,bulletin,events,involvement\n")
+        for n in range(size):
+            email = existing[n // 2] if n % 2 == 0 and n // 2 < len(existing) else f"new{n:07d}@example.net"
+            topics = ";".join(rng.sample(TOPICS, rng.randint(0, 2)))
+            handle.write(f"{email},Person {n},{rng.choice(POSTCODES)},{topics},yes,{rng.choice(['yes', 'no', ''])},\n")
+    result = subprocess.run([sys.executable, __file__, "--import-child", str(path)], capture_output=True, text=True,
+                            check=False, cwd=ROOT)
+    if result.returncode:
+        sys.exit(result.stderr)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def import_once(path: str) -> dict:
+    _django()
+    from django.contrib.auth.models import User
+
+    from crm.audit import Actor
+    from segments import imports
+
+    actor = Actor.staff(User.objects.get(username="bench"))
+    content = Path(path).read_bytes()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started, cpu = time.perf_counter(), time.process_time()
+    record, plan = imports.preview_import(content=content, file_name=path, method="paper_form", statement_versions=None,
+                                          collected_on=date(2026, 11, 20), collected_by="Benchmark",
+                                          evidence_reference="Benchmark box", actor=actor)
+    previewed = time.perf_counter()
+    record = imports.confirm_import(record=record, actor=actor)
+    wall = time.perf_counter() - started
+    rows = sum(plan.counts().values())
+    return {
+        "rows": rows, "counts": record.counts, "preview_s": round(previewed - started, 3), "wall_s": round(wall, 3),
+        "rows_per_s": round(rows / wall, 1), "cpu_s": round(time.process_time() - cpu, 3),
+        "rss_before_mib": round(rss_before, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def peer(sizes: list[int]) -> dict:
+    subprocess.run(["bash", str(PEER / "setup_import_export.sh")], check=True, capture_output=True)
+    result = subprocess.run(
+        [sys.executable, str(PEER / "import_export_bench.py"), "--sizes", ",".join(map(str, sizes)), "--exports", "",
+         "--imports", "csv:off", "--no-probes", "--skip-over", "900"],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _peer_rate(peer_result: dict, size: int) -> float | None:
+    """The admin's whole import: the dry run and the real run, rows over both times."""
+    steps = [i for i in peer_result.get("sizes", {}).get(str(size), {}).get("import", []) if i.get("bulk") == "off"]
+    total = sum(i["wall_s"] for i in steps if "wall_s" in i)
+    return size / total if steps and total else None
+
+
+def main() -> None:
+    if "--import-child" in sys.argv:
+        print(json.dumps(import_once(sys.argv[sys.argv.index("--import-child") + 1])))
+        return
+    if "--child" in sys.argv:
+        print(json.dumps(measure(int(sys.argv[sys.argv.index("--child") + 1]))))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--no-peer", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    ours = {}
+    for size in sizes:
+        print(f"our import of {size:,} rows …", flush=True)
+        ours[size] = run_child(__file__, size)
+    peer_result = None if args.no_peer else peer(sizes)
+    print(f"\n{'rows':>9} {'ours rows/s':>12} {'peer rows/s':>12} {'ratio':>7} {'our peak MiB':>13}")
+    for size in sizes:
+        other = _peer_rate(peer_result, size) if peer_result else None
+        ratio = f"{ours[size]['rows_per_s'] / other:.1f}x" if other else "-"
+        print(f"{size:>9,} {ours[size]['rows_per_s']:>12,.0f} {other or 0:>12,.0f} {ratio:>7} "
+              f"{ours[size]['peak_rss_mib']:>13}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"ours": {str(k): v for k, v in ours.items()}, "peer": peer_result,
+                                   "machine": {"python": platform.python_version(), "cpus": os.cpu_count()}},
+                                  indent=2) + "\n")
+    print(f"Wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
