@@ -12,11 +12,12 @@ downloading their data, their "about you" answers and erasure sit behind this in
 3. The grant is checked on every request against the contact's link epoch, so "sign me out of all
    links", an address change or erasure also ends it.
 
-A first confirmation (the POST that turns a pending sign-up into a confirmed one, from the link just
-emailed to the address) also opens a grant, for the optional "about you" step straight after.
+A first confirmation (the POST that turns a pending sign-up into a confirmed one) from a link sent
+within the hour also opens a grant, for the optional "about you" step straight after.
 """
 
 import time
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,6 +31,8 @@ from crm.personal_links import spend_data_access_link
 
 GRANT_SESSION_KEY = "consent.data_access_grant"
 GRANT_SECONDS = 30 * 60
+# A confirmation link this young, used for the first time, proves the address as a data-access link does.
+FRESH_LINK_AGE = timedelta(hours=1)
 
 
 # --- asking for a link (services: audited, email queued on commit) -------------------------------

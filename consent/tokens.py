@@ -47,8 +47,11 @@ class PersonalLinkTokenGenerator:
             raise ValueError(f"Unknown link purpose {purpose!r}")
         return self._signer(contact, purpose).sign(contact.public_id.hex)
 
-    def check_token(self, token: str, purpose: str) -> Contact | None:
-        """The contact the token was made for, or None if tampered, expired, killed or for another purpose."""
+    def check_token(self, token: str, purpose: str, *, max_age: timedelta | None = None) -> Contact | None:
+        """The contact the token was made for, or None if tampered, expired, killed or for another purpose.
+
+        ``max_age`` can only shorten the purpose's own age (e.g. "was this confirmation link sent within the hour?").
+        """
         if purpose not in self.max_age or not isinstance(token, str) or token.count(":") != 2:
             return None
         public_id = token.split(":", 1)[0]
@@ -57,7 +60,8 @@ class PersonalLinkTokenGenerator:
         except (Contact.DoesNotExist, ValueError, ValidationError):
             return None
         try:
-            value = self._signer(contact, purpose).unsign(token, max_age=self.max_age[purpose])
+            age = min(self.max_age[purpose], max_age) if max_age else self.max_age[purpose]
+            value = self._signer(contact, purpose).unsign(token, max_age=age)
         except signing.BadSignature:  # includes SignatureExpired
             return None
         return contact if value == contact.public_id.hex else None

@@ -111,19 +111,22 @@ def sign_up_sent(request):
 def confirm(request, contact, token):
     """GET only shows what will be confirmed (link scanners must not confirm); POST confirms.
 
-    Only the POST that confirms something leads on (a preferences link, and a short grant for the
-    optional "about you" step if this is the person's first confirmation). A used link, fetched or
-    posted again, leads nowhere: a forwarded or leaked confirmation email is not a way in.
+    Only the POST that confirms something leads on: a preferences link, and for a first confirmation
+    from a link sent within the hour, a short data-access grant for the optional "about you" step
+    (the same proof as a fresh data-access link: the address was just sent it, and it is spent now).
+    A used link, fetched or posted again, leads nowhere: a leaked confirmation email is not a way in.
     """
     if request.method == "POST":
         first_confirmation = contact.confirmed_at is None
+        fresh = personal_link_tokens.check_token(token, "confirm", max_age=data_access.FRESH_LINK_AGE) is not None
         confirmed = services.confirm_sign_up(contact=contact, actor=_public_actor(request))
         if confirmed:
             contact.refresh_from_db()
-            if first_confirmation:
+            if first_confirmation and fresh:
                 data_access.grant(request, contact)
             return render(request, "consent/confirmed.html", {
-                "confirmed": Purpose.objects.filter(code__in=confirmed), "about_you": first_confirmation,
+                "confirmed": Purpose.objects.filter(code__in=confirmed),
+                "about_you": first_confirmation and fresh, "offer_data_link": first_confirmation and not fresh,
                 "preferences_token": personal_link_tokens.make_token(contact, "preferences"),
             })
     pending = ConsentState.objects.filter(contact=contact, status=ConsentState.Status.PENDING).select_related(

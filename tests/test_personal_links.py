@@ -301,3 +301,21 @@ def test_first_confirmation_opens_the_about_you_step_in_that_browser_only(client
     client.post(path)
     assert client.get("/your-data/view/about-you/").status_code == 200
     assert Client().get("/your-data/view/about-you/").status_code == 403
+
+
+def test_an_old_confirmation_link_confirms_but_opens_no_data_session(client, make_contact, public_actor,
+                                                                     django_capture_on_commit_callbacks):
+    pending = services.sign_up(email="slow.reader@example.org", name="Slow Reader", purposes=["bulletin"],
+                               actor=public_actor).contact
+    with time_machine.travel(timezone.now() - timedelta(minutes=61)):
+        path = f"/confirm/{personal_link_tokens.make_token(pending, 'confirm')}/"
+    html = client.post(path).content.decode()
+    assert "Sign-up confirmed" in html and statuses(pending)["bulletin"] == "granted"
+    assert "/your-data/view/about-you/" not in html
+    assert client.get("/your-data/view/about-you/").status_code == 403
+    # It offers the questions through a fresh link to the address instead.
+    mail.outbox.clear()
+    action = re.search(r'action="(/preferences/[^"]+/data-link/)"', html).group(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(action)
+    assert [m.to for m in mail.outbox] == [["slow.reader@example.org"]] and data_link_paths()
