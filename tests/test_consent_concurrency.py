@@ -128,8 +128,7 @@ def assert_one_contact_per_twin_address():
 # --- PostgreSQL: real races ----------------------------------------------------------------------
 
 @on_postgresql
-@pytest.mark.django_db(transaction=True)
-def test_confirm_races_one_click_unsubscribe():
+def test_confirm_races_one_click_unsubscribe(transactional_db):
     people = [pending_person(n) for n in range(ROUNDS)]
     failures = []
     for person in people:
@@ -144,8 +143,7 @@ def test_confirm_races_one_click_unsubscribe():
 
 
 @on_postgresql
-@pytest.mark.django_db(transaction=True)
-def test_preference_centre_save_races_one_click_unsubscribe_without_deadlock():
+def test_preference_centre_save_races_one_click_unsubscribe_without_deadlock(transactional_db):
     people = [confirmed_person(n) for n in range(ROUNDS)]
     failures = []
     for n, person in enumerate(people):
@@ -155,8 +153,7 @@ def test_preference_centre_save_races_one_click_unsubscribe_without_deadlock():
 
 
 @on_postgresql
-@pytest.mark.django_db(transaction=True)
-def test_two_sign_ups_of_one_new_address_make_one_contact():
+def test_two_sign_ups_of_one_new_address_make_one_contact(transactional_db):
     failures = []
     for n in range(ROUNDS):
         failures += race(sign_up(n), sign_up(n))
@@ -192,7 +189,7 @@ def test_sequential_preference_save_and_unsubscribe_in_both_orders():
 
 @on_sqlite
 @pytest.mark.django_db
-def test_sequential_repeated_sign_up_makes_one_contact(monkeypatch):
+def test_sequential_repeated_sign_up_makes_one_contact():
     for n in range(ROUNDS):
         sign_up(n)()
         sign_up(n)()
