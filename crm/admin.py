@@ -19,6 +19,7 @@ from crm.models import (
     Organisation,
     PostcodeDistrict,
     StaffApiToken,
+    StaffRoleRequest,
     Topic,
 )
 
@@ -81,6 +82,13 @@ class StaffApiTokenAdmin(ReadOnlyAdmin):
     list_display = ("name", "prefix", "user", "created_at", "last_used_at", "revoked_at")
     exclude = ("token_hash",)
     list_select_related = ("user",)
+
+
+@admin.register(StaffRoleRequest)
+class StaffRoleRequestAdmin(ReadOnlyAdmin):
+    list_display = ("user", "change", "role", "status", "requested_by", "requested_at", "decided_by", "decided_at")
+    list_filter = ("status", "role")
+    list_select_related = ("user", "requested_by", "decided_by")
 
 
 @admin.register(Contact)

@@ -128,6 +128,9 @@ ACTION_LABELS: dict[str, str] = {
     "event.register_saved": "Event attendance register saved",
     "event.attendance_added": "Attendance recorded",
     "event.attendance_uploaded": "Attendance list uploaded",
+    "import.previewed": "Contact import previewed",
+    "import.confirmed": "Contact import confirmed",
+    "import.cancelled": "Contact import cancelled",
 }
 
 
@@ -376,7 +379,7 @@ ACTION_GROUPS = {
     "equality.": "Any use of equality answers", "sar.": "Any subject access step", "erasure.": "Any erasure step",
     "statement.": "Any consent wording change", "staff.": "Any staff account or sign-in action",
     "audit.": "Any audit log check", "bulletin.": "Any bulletin action", "segment.": "Any segment or export action",
-    "event.": "Any event action",
+    "event.": "Any event action", "import.": "Any contact import action",
 }
 
 
