@@ -80,7 +80,7 @@ class PurposeOut(Schema):
 @router.post(
     "/signup",
     response={202: MessageOut, **error_responses(400, 422, 429)},
-    throttle=[PublicClientThrottle("consent.api.sign_up")],
+    throttle=[PublicClientThrottle()],  # the one public budget, shared with the web forms
     summary="Sign up for My NHS",
     description=(
         "Starts a double opt-in sign-up: the person is emailed a confirmation link and nothing else is sent "
