@@ -10,6 +10,8 @@ invitations and imports. Those apps register here from their AppConfig.ready():
   counts (``{"deliveries": 12}``). Steps run inside the deleting transaction, before the contact row
   goes, for erasure, retention deletion and merging away a duplicate. A step that raises undoes
   the whole deletion.
+- a contact-page panel: ``register_contact_panel(name, template, context_fn, permission=None)`` adds a
+  section to the staff contact page (e.g. a person's event invitations), rendered in a loop.
 """
 
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from crm.models import Contact
 
 _personal_data_sections: dict[str, Callable[[Contact], object]] = {}
 _erasure_steps: dict[str, Callable[[Contact], dict]] = {}
+_contact_panels: dict[str, tuple[str, Callable[[Contact], object], str | None]] = {}
 
 
 def register_personal_data_section(name: str, build: Callable[[Contact], object]) -> None:
@@ -53,3 +56,22 @@ def run_erasure_steps(contact: Contact) -> dict[str, dict[str, int]]:
             raise TypeError(f"Erasure step {name!r} must return a dict of counts, e.g. {{'deliveries': 12}}")
         counts[name] = result
     return counts
+
+
+# --- panels on the staff contact page -----------------------------------------------------------
+
+def register_contact_panel(name: str, template: str, context_fn: Callable[[Contact], object],
+                           permission: str | None = None) -> None:
+    """A section of the staff contact page: ``template`` is rendered with ``panel = context_fn(contact)``,
+    for staff with ``permission`` (None: everyone who may see the contact page)."""
+    _contact_panels[name] = (template, context_fn, permission)
+
+
+def unregister_contact_panel(name: str) -> None:
+    _contact_panels.pop(name, None)
+
+
+def contact_panels(contact: Contact, user) -> list[tuple[str, object]]:
+    """(template, panel) for each registered panel this user may see, in registration order."""
+    return [(template, build(contact)) for template, build, permission in _contact_panels.values()
+            if permission is None or user.has_perm(permission)]

@@ -17,5 +17,6 @@ urlpatterns = [
     path("staff/", include("consent.staff.urls")),
     path("staff/", include("crm.staff.urls")),
     path("", include("bulletins.urls")),  # staff/bulletins/... and bulletins/...
+    path("", include("segments.urls")),  # staff/segments/, staff/exports/, staff/events/ and events/...
     path("", include("consent.urls")),
 ]

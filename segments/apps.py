@@ -10,3 +10,9 @@ class SegmentsConfig(AppConfig):
 
         register_personal_data_section("event_invitations", invitations_of)
         register_erasure_step("event_invitations", erase_invitations)
+
+        # The person's invitations, answers and attendance on the staff contact page.
+        from consent.registry import register_contact_panel  # noqa: PLC0415
+        from segments.personal_data import contact_panel  # noqa: PLC0415
+
+        register_contact_panel("event_invitations", "segments/_contact_panel.html", contact_panel)

@@ -34,3 +34,11 @@ def erase_invitations(contact: Contact) -> dict:
     """Delete the person's invitations; the exports' row counts stay, they name nobody."""
     deleted, _ = Invitation.objects.filter(contact=contact).delete()
     return {"invitations": deleted}
+
+
+def contact_panel(contact: Contact) -> dict:
+    """The staff contact page's "Events" panel: invitations, answers and attendance, with the export that
+    listed the person (rendered from segments/templates/segments/_contact_panel.html)."""
+    rows = (Invitation.objects.filter(contact=contact).select_related("event", "export")
+            .order_by("-event__starts_at")[:100])
+    return {"invitations": list(rows), "total": Invitation.objects.filter(contact=contact).count()}

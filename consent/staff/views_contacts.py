@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from consent import addresses, merging, services
+from consent import addresses, merging, registry, services
 from consent.forms import EQUALITY_QUESTIONS
 from consent.models import ConsentEvent, ConsentState, Purpose
 from consent.search import ContactFilters, capped_count, search_contacts
@@ -60,6 +60,7 @@ def contact_detail(request, public_id):
         "states": states,
         "not_asked": Purpose.objects.exclude(pk__in=states.values("purpose_id")),
         "timeline": consent_timeline(contact),
+        "panels": registry.contact_panels(contact, request.user),  # sections higher apps add (events, ...)
     })
 
 

@@ -1,0 +1,32 @@
+"""Segment and event pages (namespace "segments"): staff under /staff/segments/, /staff/exports/ and
+/staff/events/; public event pages and RSVP links under /events/. Mounted at the site root by crm/urls.py."""
+
+from django.urls import path
+
+from segments import views_events, views_exports, views_public, views_segments
+
+app_name = "segments"
+urlpatterns = [
+    # Staff: segments and their live count
+    path("staff/segments/", views_segments.segment_list, name="segment_list"),
+    path("staff/segments/new/", views_segments.segment_new, name="segment_new"),
+    path("staff/segments/count/", views_segments.segment_count_json, name="segment_count_json"),
+    path("staff/segments/<int:segment_id>/", views_segments.segment_edit, name="segment_edit"),
+    # Staff: invitation lists
+    path("staff/segments/<int:segment_id>/export/", views_exports.segment_export, name="segment_export"),
+    path("staff/exports/", views_exports.export_list, name="export_list"),
+    path("staff/exports/<uuid:public_id>/", views_exports.export_detail, name="export_detail"),
+    path("staff/exports/<str:token>/download", views_exports.export_download, name="export_download"),
+    # Staff: events and attendance
+    path("staff/events/", views_events.event_list, name="event_list"),
+    path("staff/events/new/", views_events.event_new, name="event_new"),
+    path("staff/events/<uuid:public_id>/", views_events.event_detail, name="event_detail"),
+    path("staff/events/<uuid:public_id>/edit/", views_events.event_edit, name="event_edit"),
+    path("staff/events/<uuid:public_id>/register/", views_events.event_register, name="event_register"),
+    path("staff/events/<uuid:public_id>/walk-in/", views_events.event_walk_in, name="event_walk_in"),
+    path("staff/events/<uuid:public_id>/attendance/", views_events.event_attendance_upload,
+         name="event_attendance_upload"),
+    # Public: the event page and RSVP links
+    path("events/rsvp/<str:token>/", views_public.rsvp, name="rsvp"),
+    path("events/<uuid:public_id>/", views_public.public_event, name="public_event"),
+]
