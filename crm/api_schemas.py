@@ -37,7 +37,7 @@ class ValidationErrorOut(Schema):
 
 
 _DESCRIPTIONS = {
-    400: "The request body is not valid JSON",
+    400: "The request body is not valid JSON, or is too large",
     401: "No valid personal API token (send Authorization: Bearer mynhs_…)",
     403: "The token's owner lacks the permission this route needs",
     404: "No such record (or no such path)",

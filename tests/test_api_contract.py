@@ -290,6 +290,13 @@ def test_malformed_json_answers_400(client, dpo_token, make_contact, raw):
     assert staff.status_code == 400 and set(staff.json()) == {"detail"}
 
 
+def test_a_body_over_the_upload_limit_answers_the_documented_400(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post("/api/v1/signup", '{"name": "' + "a" * 2000 + '"}', content_type="application/json")
+    assert response.status_code == 400 and response["Content-Type"].startswith("application/json")
+    assert response.json() == {"detail": "The request body is too large (at most 0.001 MB)"}
+
+
 @pytest.mark.parametrize("raw", ["[]", '"bulletin"', "17", "null"])
 def test_a_body_that_is_not_an_object_is_a_422_on_body(client, raw):
     response = client.post("/api/v1/signup", raw, content_type="application/json")
