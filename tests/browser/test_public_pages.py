@@ -106,6 +106,21 @@ def test_confirm_page_then_confirmed_page(site, pending_person):
     assert page.locator("a[href='/your-data/view/about-you/']").count() == 1
 
 
+def test_confirmed_page_from_an_old_confirmation_link(site, pending_person):
+    """Confirmed more than an hour after sign-up: the "about you" step is offered by a fresh emailed link."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now() - timedelta(hours=2)):
+        token = personal_link_tokens.make_token(pending_person, "confirm")
+    page = site.goto(f"/confirm/{token}/")
+    site.submit(primary_button(page))
+    assert page.get_by_role("button", name="Email me a link to the questions about me").count() == 1
+    site.assert_accessible()
+
+
 def test_confirm_link_already_used(site, person):
     """A confirmed person who follows their old confirmation link gets a page, not an error."""
     site.goto(f"/confirm/{personal_link_tokens.make_token(person, 'confirm')}/")
