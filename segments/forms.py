@@ -75,9 +75,13 @@ def parse_time(value: str) -> time:
     return time(hour, minute)
 
 
-class TimeField(forms.CharField):
+class TimeField(forms.Field):
+    """A time of day typed as text ("10am", "14:30")."""
+
+    widget = forms.TextInput
+
     def to_python(self, value):
-        value = super().to_python(value)
+        value = (value or "").strip()[:10]
         return parse_time(value) if value else None
 
 
@@ -88,9 +92,9 @@ class EventForm(StaffForm):
     description = forms.CharField(label="Description (optional)", required=False, widget=forms.Textarea)
     day = DateInputField(label="Date", past_only=False, help_text="For example, 12 3 2027",
                          error_messages={"required": "Enter the date of the event"})
-    starts = TimeField(label="Starts at (UK time)", max_length=10, help_text="For example, 10am or 14:30",
+    starts = TimeField(label="Starts at (UK time)", help_text="For example, 10am or 14:30",
                        error_messages={"required": "Enter the time the event starts"})
-    ends = TimeField(label="Ends at (UK time)", max_length=10, help_text="For example, 12:30pm",
+    ends = TimeField(label="Ends at (UK time)", help_text="For example, 12:30pm",
                      error_messages={"required": "Enter the time the event ends"})
     venue_name = forms.CharField(label="Venue (optional)", max_length=200, required=False)
     venue_address = forms.CharField(label="Venue address (optional)", max_length=300, required=False)

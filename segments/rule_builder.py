@@ -12,8 +12,8 @@ Rules are validated by ``segments.rules`` (and the compiler, for names of rows);
 back on the row they concern.
 """
 
-import re
 import dataclasses
+import re
 from dataclasses import dataclass
 
 from consent.models import Purpose
