@@ -11,6 +11,11 @@ WIDTH = 72
 BLOCKS = {"p", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "ul", "ol"}
 
 
+def _fill(text: str, **indents) -> str:
+    # Never break inside a word or at a hyphen: a web address split over two lines stops working.
+    return textwrap.fill(text, WIDTH, break_long_words=False, break_on_hyphens=False, **indents)
+
+
 class _TextBuilder(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -36,10 +41,10 @@ class _TextBuilder(HTMLParser):
         if self.lists and self._list_marker:
             marker, self._list_marker = self._list_marker, ""
             indent = "  " * (len(self.lists) - 1)
-            wrapped = textwrap.fill(text, WIDTH, initial_indent=prefix + indent + marker,
-                                    subsequent_indent=prefix + indent + " " * len(marker))
+            wrapped = _fill(text, initial_indent=prefix + indent + marker,
+                            subsequent_indent=prefix + indent + " " * len(marker))
         else:
-            wrapped = textwrap.fill(text, WIDTH, initial_indent=prefix, subsequent_indent=prefix)
+            wrapped = _fill(text, initial_indent=prefix, subsequent_indent=prefix)
         self.blocks.append(wrapped)
 
     _list_marker = ""

@@ -16,7 +16,8 @@ from bulletins import comments, forms, services
 from bulletins.accessibility import check_email_html
 from bulletins.audience import audience_count, audience_for, matching_item_ids
 from bulletins.models import Bulletin, Comment, Item
-from bulletins.rendering import personalise, preview_merge_values, render_variant
+from bulletins.rendering import personalise, preview_merge_values, render_variant, rendered_items
+from bulletins.sanitise import markdown_to_safe_html
 from bulletins.scheduling import describe_instant
 from consent.staff.forms import posted
 from crm.audit import actor_from_request, record_audit
@@ -59,7 +60,8 @@ def bulletin_detail(request, public_id):
     is_editor = bulletin.created_by_id == user.pk or bulletin.editors.filter(pk=user.pk).exists()
     return render(request, "bulletins/staff/detail.html", {
         "bulletin": bulletin,
-        "items": bulletin.items.select_related("topic").order_by("position"),
+        "items": rendered_items(bulletin),
+        "introduction_html": markdown_to_safe_html(bulletin.introduction),
         "editable": bulletin.status in services.EDITABLE,
         "audience_count": audience_count(bulletin=bulletin),
         "report": check_email_html(variant.html),

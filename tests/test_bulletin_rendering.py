@@ -100,6 +100,13 @@ def test_plain_text_part_is_readable(make_bulletin):
     assert "Read this bulletin on the web: [[web_version_url]]" in text
 
 
+def test_plain_text_never_breaks_a_web_address():
+    address = "https://www.nhs.uk/service-search/pharmacy/find-a-pharmacy-open-late-in-south-sefton"
+    text = html_to_text(f'<p>Some words before the link so that it falls at the end of a line: <a href="{address}">'
+                        "find a pharmacy</a>.</p>")
+    assert any(address in line for line in text.splitlines()), text
+
+
 def test_html_to_text_lists_links_and_images():
     text = html_to_text('<h3>Dates</h3><ol><li>First</li><li>Second</li></ol>'
                         '<p>Mail <a href="mailto:team@example.org">team@example.org</a> or '
