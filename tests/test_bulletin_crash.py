@@ -109,8 +109,7 @@ def unsubscribe_throughout(contact_ids: list[int], stop: threading.Event, record
         connections.close_all()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_sigkill_mid_send_resends_at_most_one_batch_and_skips_nobody(tmp_path, own_queue):
+def test_sigkill_mid_send_resends_at_most_one_batch_and_skips_nobody(transactional_db, tmp_path, own_queue):
     t0 = time.monotonic()
     (health,) = some_topics(1)
     people = make_people(RECIPIENTS, topics=[health])

@@ -524,3 +524,43 @@ def test_a_role_that_may_read_but_not_send_cannot_pause(staff_client, staff_user
     with pytest.raises(PermissionDenied):
         sending.pause_send(bulletin=sending_bulletin, actor=Actor.staff(reader))
     assert Bulletin.objects.get(pk=sending_bulletin.pk).status == "sending"
+
+
+def test_concurrent_consumers_never_claim_the_same_row(transactional_db):
+    """Six threads (each its own database connection) claim from one send until nothing is left:
+    every row is claimed exactly once (SKIP LOCKED on PostgreSQL, write transactions on SQLite)."""
+    import threading
+
+    from django.db import connections
+
+    (health,) = some_topics(1)
+    make_people(600, topics=[health])
+    bulletin = approved_bulletin(topics=[health])
+    create_deliveries(bulletin=bulletin)
+    Bulletin.objects.filter(pk=bulletin.pk).update(status=Bulletin.Status.SENDING)
+    claimed: list[list[int]] = []
+    errors = []
+    start = threading.Barrier(6)
+
+    def consumer():
+        mine = []
+        try:
+            start.wait()
+            while rows := claim_batch(bulletin_id=bulletin.pk, limit=25).rows:
+                mine.extend(row.delivery_id for row in rows)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            claimed.append(mine)
+            connections.close_all()
+
+    threads = [threading.Thread(target=consumer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    everything = [pk for mine in claimed for pk in mine]
+    assert len(everything) == len(set(everything)) == 600
+    assert sum(1 for mine in claimed if mine) >= 2  # they really ran side by side
+    assert set(bulletin.deliveries.values_list("status", flat=True)) == {"sending"}

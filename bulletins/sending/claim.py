@@ -54,13 +54,14 @@ def claim_batch(*, bulletin_id: int, limit: int | None = None) -> Claim:
         f"UPDATE {table} SET status = %s, claim_token = %s, lease_expires_at = %s, attempts = attempts + 1 "  # noqa: S608
         f"WHERE id IN (SELECT id FROM {table} WHERE bulletin_id = %s AND status = %s "
         f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY id LIMIT %s{lock}) "
+        f"AND status = %s "  # checked again on the row as it is when locked (another claim may have won it)
         f"AND EXISTS (SELECT 1 FROM {bulletins} b WHERE b.id = %s AND b.status = %s AND b.approved_version = b.version) "
         "RETURNING id, contact_id, attempts"
     )
     params = [
         Delivery.Status.SENDING, _db("claim_token", token), _db("lease_expires_at", expires),
         bulletin_id, Delivery.Status.PENDING, _db("next_attempt_at", now), limit or settings.BULLETIN_BATCH_SIZE,
-        bulletin_id, Bulletin.Status.SENDING,
+        Delivery.Status.PENDING, bulletin_id, Bulletin.Status.SENDING,
     ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
