@@ -205,3 +205,28 @@ def test_editing_changes_what_renders(make_bulletin, author_actor):
         title="New title", body_markdown="New text", topic=item.topic), actor=author_actor)
     bulletin.refresh_from_db()
     assert outline(render_variant(bulletin=bulletin).html).h2 == ["New title"]
+
+
+def test_a_send_renders_once_per_distinct_set_of_matching_items(make_bulletin, make_contact, topics,
+                                                                send_bulletin, monkeypatch):
+    """60 recipients in 3 topic mixes (A only, B only, A and B): 3 renderings, not 60."""
+    from bulletins.sending import messages
+
+    bulletin = make_bulletin(items=[("A", 0, {}), ("B", 1, {}), ("C", 2, {})])
+    for mix in ([topics[0]], [topics[1]], [topics[0], topics[1]]):
+        for _ in range(20):
+            make_contact(topics=mix)
+    calls = []
+    real = messages.render_variant
+
+    def counting(*, bulletin, matching_item_ids):
+        calls.append(matching_item_ids)
+        return real(bulletin=bulletin, matching_item_ids=matching_item_ids)
+
+    messages._VARIANTS.clear()
+    monkeypatch.setattr(messages, "render_variant", counting)
+    sent = send_bulletin(bulletin)
+    assert sent.deliveries.filter(status="sent").count() == 60
+    ids = ids_by_title(bulletin)
+    assert sorted(calls, key=sorted) == sorted(
+        [frozenset({ids["A"]}), frozenset({ids["B"]}), frozenset({ids["A"], ids["B"]})], key=sorted)
