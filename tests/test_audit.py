@@ -239,6 +239,10 @@ def test_client_address_is_stored_as_it_was_hashed_and_the_chain_stays_intact(gi
     after = record_audit(actor=Actor.system(), action="test.after_proxy")
     entry.refresh_from_db()
     assert entry.ip_address == stored
+    from crm.audit import stored_ip
+
+    field = AuditEntry._meta.get_field("ip_address")
+    assert stored_ip(given) == (field.get_prep_value(given.strip()) if stored else None)
     assert after.prev_hash == entry.entry_hash
     assert first_broken_link() is None
     ok, _message = run_verify()
