@@ -128,6 +128,7 @@ def assert_one_contact_per_twin_address():
 # --- PostgreSQL: real races ----------------------------------------------------------------------
 
 @on_postgresql
+@pytest.mark.django_db(transaction=True)
 def test_confirm_races_one_click_unsubscribe(transactional_db):
     people = [pending_person(n) for n in range(ROUNDS)]
     failures = []
@@ -143,6 +144,7 @@ def test_confirm_races_one_click_unsubscribe(transactional_db):
 
 
 @on_postgresql
+@pytest.mark.django_db(transaction=True)
 def test_preference_centre_save_races_one_click_unsubscribe_without_deadlock(transactional_db):
     people = [confirmed_person(n) for n in range(ROUNDS)]
     failures = []
@@ -153,6 +155,7 @@ def test_preference_centre_save_races_one_click_unsubscribe_without_deadlock(tra
 
 
 @on_postgresql
+@pytest.mark.django_db(transaction=True)
 def test_two_sign_ups_of_one_new_address_make_one_contact(transactional_db):
     failures = []
     for n in range(ROUNDS):
