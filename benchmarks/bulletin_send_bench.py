@@ -397,6 +397,7 @@ def run_peer(size: int) -> dict:
     summary = json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
     discard = summary["send"]["discard"]
     return {"subscribers": size, "discard_msgs_per_s": discard["msgs_per_s"],
+            "discard_cpu_ms_per_msg": round(discard["cpu_s"] * 1000 / size, 3) if discard.get("cpu_s") else None,
             "discard_peak_rss_mib": discard["peak_rss_mib"], "versions": summary["versions"]}
 
 
@@ -421,6 +422,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--sqlite-size", type=int, default=10_000)
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--peer-sizes", type=int, nargs="+",
+                        help="run django-newsletter at these sizes (default: every size above)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--sink", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -433,20 +436,24 @@ def main() -> None:
     results = {"benchmark": "bulletin_send", "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
                "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                            "python": platform.python_version(), "load_average_at_start": os.getloadavg()},
-               "postgresql": [], "sqlite": None, "peer": {}, "ratios": {}}
+               "postgresql": [], "sqlite": None, "peer": {}, "ratios": {},
+               "peer_reference_quiet_machine": PEER_README_FIGURES}
     for size in args.sizes:
         figures = run_child("pg", size)
         results["postgresql"].append(figures)
+        save(results)
         print(f"PostgreSQL + Redis Huey, {CONSUMERS} consumers, {size:,} people (populated in {figures['populate_s']} s):")
         print(describe("provider batch (anymail test backend)", figures["provider_batch"]))
         print(describe("SMTP to local aiosmtpd", figures["smtp"]))
     if args.sqlite_size:
         results["sqlite"] = run_child("sqlite", args.sqlite_size)
+        save(results)
         print(f"Embedded SQLite, 1 consumer, {args.sqlite_size:,} people:")
         print(describe("outbox (.eml files)", results["sqlite"]["outbox"]))
     if not args.no_peer:
-        for size in sorted({*args.sizes, args.sqlite_size} - {0}):
+        for size in sorted(set(args.peer_sizes or {*args.sizes, args.sqlite_size}) - {0}):
             peer = results["peer"][str(size)] = run_peer(size)
+            save(results)
             print(f"django-newsletter {peer['versions']['django_newsletter']} at {size:,}: "
                   f"discard {peer['discard_msgs_per_s']} msg/s, peak RSS {peer['discard_peak_rss_mib']} MiB")
         for figures in results["postgresql"]:
@@ -468,9 +475,25 @@ def main() -> None:
             name: round(large[name]["consumer_peak_rss_mib"] / small[name]["consumer_peak_rss_mib"] - 1, 3)
             for name in ("provider_batch", "smtp")}
         print(f"consumer peak RSS growth 10k -> 100k: {results['rss_growth_10k_to_100k']} (target within 10%)")
+    for figures in results["postgresql"]:
+        reference = PEER_README_FIGURES.get(str(figures["size"]))
+        if reference:
+            results["ratios"][f"postgresql_{figures['size']}_vs_quiet_machine_reference"] = {
+                name: round(figures[name]["msgs_per_s"] / reference, 2) for name in ("provider_batch", "smtp")}
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+    save(results)
+    print(f"Written to {RESULTS.relative_to(ROOT)}")
+
+
+# django-newsletter's discard figures from /work/shared/peer-bench/README.md (a quiet run of this machine),
+# kept beside the same-run figures: other work on the machine changes both sides of a same-run ratio.
+PEER_README_FIGURES = {"10000": 393, "100000": 354}
+
+
+def save(results: dict) -> None:
+    """Written after every stage, so a long run stopped part-way keeps what it measured."""
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"Written to {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

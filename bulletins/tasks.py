@@ -6,13 +6,12 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 from bulletins import sending
 
 
+# They return nothing: Huey would keep every return value in its result store, unread, for ever.
 @db_task()
-def send_bulletin_batch(bulletin_id: int) -> dict:
-    report = sending.send_batch(bulletin_id=bulletin_id)
-    return {"claimed": report.claimed, "sent": report.sent, "failed": report.failed, "skipped": report.skipped}
+def send_bulletin_batch(bulletin_id: int) -> None:
+    sending.send_batch(bulletin_id=bulletin_id)
 
 
 @db_periodic_task(crontab(minute="*"))
-def sweep_bulletin_sends() -> dict:
-    report = sending.sweep()
-    return {"leases_expired": report.leases_expired, "bells": report.bells, "launched": report.launched}
+def sweep_bulletin_sends() -> None:
+    sending.sweep()

@@ -564,3 +564,24 @@ def test_concurrent_consumers_never_claim_the_same_row(transactional_db):
     assert len(everything) == len(set(everything)) == 600
     assert sum(1 for mine in claimed if mine) >= 2  # they really ran side by side
     assert set(bulletin.deliveries.values_list("status", flat=True)) == {"sending"}
+
+
+def test_rendered_once_per_distinct_set_of_matching_items(channel_log, commit, monkeypatch):
+    from bulletins.sending import messages
+
+    health, housing = some_topics(2)
+    make_people(60, topics=[health], prefix="h")
+    make_people(40, topics=[health, housing], prefix="hh")
+    make_people(20, topics=[housing], prefix="o")
+    bulletin = approved_bulletin(topics=[health, housing])
+    calls = []
+    real = messages.render_variant
+    monkeypatch.setattr(messages, "render_variant", lambda **kw: calls.append(kw["matching_item_ids"]) or real(**kw))
+    messages._VARIANTS.clear()
+    with commit():
+        sending.start_send(bulletin=bulletin, actor=Actor.system())
+    assert statuses(bulletin) == {"sent": 120}  # three batches of 50, 50, 20
+    items = dict(bulletin.items.values_list("topic_id", "pk"))
+    assert sorted(calls, key=sorted) == sorted(
+        [frozenset({items[health.pk]}), frozenset({items[health.pk], items[housing.pk]}),
+         frozenset({items[housing.pk]})], key=sorted)
