@@ -70,7 +70,7 @@ def create_invitation_export(*, segment: Segment, event: Event, stated_purpose: 
     chosen = _checked_columns(columns, actor)
     stated_purpose = " ".join((stated_purpose or "").split())
     if not stated_purpose:
-        raise ValidationError({"stated_purpose": "Say what the list is for, e.g. 'Big Chat, Bootle, 12 March'"})
+        raise ValidationError({"stated_purpose": "Say what the list is for, e.g. 'Big Chat, Central Library, 12 March'"})
     if file_format not in InvitationExport.Format.values:
         raise ValidationError({"file_format": "Choose CSV or Excel"})
     rules = parse_rules(segment.rules)

@@ -33,8 +33,8 @@ class ExportForm(StaffForm):
                                    error_messages={"required": "Choose the event the list is for"})
     stated_purpose = forms.CharField(
         label="What the list is for", max_length=200, validators=[ControlCharacterValidator("Purpose")],
-        help_text="Recorded with the export, for example 'Posting invitations to the Big Chat in Bootle, 12 March'.",
-        error_messages={"required": "Say what the list is for, for example 'Big Chat, Bootle, 12 March'"})
+        help_text="Recorded with the export, for example 'Posting invitations to the Big Chat at the Central Library, 12 March'.",
+        error_messages={"required": "Say what the list is for, for example 'Big Chat, Central Library, 12 March'"})
     columns = forms.MultipleChoiceField(label="Columns", widget=forms.CheckboxSelectMultiple,
                                         error_messages={"required": "Choose at least one column"})
     file_format = forms.ChoiceField(label="Format", choices=InvitationExport.Format.choices,

@@ -1,7 +1,7 @@
 """Segment rules: validated, versioned JSON.
 
     {"version": 1, "match": "all", "rules": [
-        {"field": "locality", "op": "in", "value": ["bootle", "seaforth-litherland"]},
+        {"field": "locality", "op": "in", "value": ["north-locality", "riverside"]},
         {"match": "any", "rules": [
             {"field": "topics", "op": "any", "value": ["dementia"]},
             {"field": "age_band", "op": "in", "value": ["70-79", "80+"]}]}]}
@@ -123,7 +123,7 @@ def _check_value(field: str, kind: str, value: Any):
     if not all(isinstance(v, str) for v in value):
         raise ValueError(f"{field!r} needs a list of text values")
     if kind == "slugs" and not all(_SLUG.match(v) for v in value):
-        raise ValueError(f"{field!r} needs slugs like 'bootle'")
+        raise ValueError(f"{field!r} needs slugs like 'riverside'")
     if kind == "codes":
         value = [v.strip().upper() for v in value]
         if not all(_OUTWARD_CODE.match(v) for v in value):

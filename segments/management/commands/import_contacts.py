@@ -1,7 +1,7 @@
 """Import a large file of paper sign-ups from the command line: the same checks as the staff page.
 
-    manage.py import_contacts signups.csv --collected-on 2026-11-20 --collected-by "Bootle Big Chat team" \\
-        --evidence "Box 12, Bootle office" [--method paper_form] [--wording bulletin=3] [--confirm] --user engagement
+    manage.py import_contacts signups.csv --collected-on 2026-11-20 --collected-by "Big Chat team" \\
+        --evidence "Box 12, main office" [--method paper_form] [--wording bulletin=3] [--confirm] --user engagement
 
 Without --confirm it only previews: counts, and every rejected line with its reason.
 """
