@@ -174,3 +174,66 @@ def test_the_server_error_handler_is_ours():
     from django.urls import get_resolver
 
     assert get_resolver().urlconf_module.handler500 == "crm.views.server_error"
+
+
+# --- The readable subject access export ---------------------------------------------------------------
+
+def test_the_readable_export_prints_dates_as_people_write_them_and_labels_not_codes(staff_client, make_contact):
+    import re
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from consent import services
+
+    london = ZoneInfo("Europe/London")
+    with time_machine.travel(datetime(2026, 7, 14, 9, 30, tzinfo=london), tick=False):  # summer time
+        person = make_contact(email="sar-person@example.org", name="Sar Person")
+    with time_machine.travel(datetime(2026, 11, 2, 16, 5, tzinfo=london), tick=False):
+        services.withdraw(contact=person, purpose="bulletin", method="phone", actor=Actor.system())
+        case = cases.open_subject_access(received_on=date(2026, 11, 2), identity_checked_on=date(2026, 11, 2),
+                                         contact=person, actor=Actor.system())
+    with time_machine.travel(datetime(2026, 12, 2, 12, 0, tzinfo=london), tick=False):
+        html = staff_client(DATA_PROTECTION).get(f"/staff/subject-access/{case.pk}/export/").content.decode()
+    assert "produced on 2 December 2026, midday." in html
+    assert "14 July 2026, 9:30am" in html  # consent given (and the contact created) in British Summer Time
+    assert "2 November 2026, 4:05pm" in html  # the withdrawal
+    assert "E-bulletin: Consent withdrawn since 2 November 2026" in html
+    assert "received 2 November 2026" in html
+    assert not re.search(r"\d{4}-\d\d-\d\d", html), "an ISO date or timestamp is shown"
+    assert "contact.created" not in html and "Contact created" in html
+    assert "sar.exported" not in html
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2026-12-02T09:30:00+00:00", "2 December 2026, 9:30am"),
+    ("2026-07-01T08:00:00+00:00", "1 July 2026, 9am"),  # 08:00 UTC is 9am in British Summer Time
+    ("2026-03-29T00:30:00+00:00", "29 March 2026, 12:30am"),  # the night the clocks go forward
+    ("2026-12-02T12:00:00+00:00", "2 December 2026, midday"),
+    ("2026-12-02T00:00:00+00:00", "2 December 2026, midnight"),
+    ("2026-12-02T23:59:00+00:00", "2 December 2026, 11:59pm"),
+    ("2026-12-02", "2 December 2026"),
+    ("", ""),
+    (None, None),
+    ("not a date", "not a date"),
+])
+def test_when_writes_dates_and_times_in_the_nhs_style(value, expected):
+    from crm.templatetags.nhs_dates import when
+
+    assert when(value) == expected
+
+
+def test_day_drops_the_time_and_keeps_the_london_date():
+    from crm.templatetags.nhs_dates import day
+
+    assert day("2026-06-30T23:30:00+00:00") == "1 July 2026"  # already 1 July in London
+    assert day(date(2026, 1, 5)) == "5 January 2026"
+
+
+def test_extra_sections_read_as_lists_not_json():
+    from consent.templatetags.sar_export import records
+
+    assert records([]) == []
+    assert records([{"event": "Big Chat", "invited_at": "2026-11-02T10:00:00+00:00", "topics": ["a", "b"]}]) == [
+        [("event", "Big Chat"), ("invited_at", "2026-11-02T10:00:00+00:00"), ("topics", "a, b")]]

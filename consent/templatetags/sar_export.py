@@ -30,3 +30,24 @@ def action_label(action: str) -> str:
 def is_moment_key(key: str) -> bool:
     """Contact details whose value is a timestamp (``confirmed_at``, ``created_at``…)."""
     return str(key).endswith("_at")
+
+
+@register.filter
+def records(section) -> list[list[tuple[str, object]]]:
+    """A section added by another app (a list of records, or one record) as rows of (key, value) per record."""
+    items = section if isinstance(section, list) else [section] if section else []
+    rows = []
+    for item in items:
+        if isinstance(item, dict):
+            rows.append([(str(key), _readable(value)) for key, value in item.items()])
+        else:
+            rows.append([("value", _readable(item))])
+    return rows
+
+
+def _readable(value):
+    if isinstance(value, dict):
+        return "; ".join(f"{str(key).replace('_', ' ')}: {_readable(inner)}" for key, inner in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(_readable(inner)) for inner in value)
+    return value
