@@ -12,7 +12,7 @@ from typing import Annotated
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from ninja import Field, Schema
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from crm.validators import CONTROL_CHARACTERS_MESSAGE, has_control_characters
@@ -108,6 +108,7 @@ NO_CONTROLS = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u
 
 # Free text from a client: no line breaks, tabs, NUL or other control characters (they end up in
 # emails, headers, logs, and PostgreSQL refuses NUL), nothing that cannot be stored.
-PlainText = Annotated[str, AfterValidator(_plain_text), WithJsonSchema({"type": "string", "pattern": NO_CONTROLS})]
+# (json_schema_extra, not WithJsonSchema: that would replace the schema and drop a route's max_length.)
+PlainText = Annotated[str, AfterValidator(_plain_text), Field(json_schema_extra={"pattern": NO_CONTROLS})]
 # Text a form validates next, with its own per-field messages: here only what no form could store.
 UnicodeText = Annotated[str, AfterValidator(_storable)]

@@ -7,6 +7,7 @@ bin/api-fuzz checks the same contract with schemathesis against a live server.
 """
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -110,6 +111,19 @@ def test_query_numbers_document_their_range(schema):
         bounds = contacts[name]["anyOf"][0]
         assert (bounds["minimum"], bounds["maximum"]) == (1, 2**63 - 1), name
     assert (contacts["limit"]["minimum"], contacts["limit"]["maximum"]) == (1, 200)
+
+
+def test_text_parameters_document_their_length_and_the_control_character_rule(schema):
+    contacts = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/staff/contacts"]["get"]["parameters"]}
+    # Hand-set limits: the database columns (name 200, email 254, postcode 10).
+    assert {name: contacts[name]["maxLength"] for name in ("name", "email", "postcode")} == {
+        "name": 200, "email": 254, "postcode": 10}
+    evidence = schema["components"]["schemas"]["ConsentIn"]["properties"]["evidence_reference"]
+    assert (evidence["minLength"], evidence["maxLength"]) == (1, 200)
+    for documented in (contacts["name"], evidence):
+        pattern = re.compile(documented["pattern"])
+        assert pattern.match("Anne-Marie O'Neill, café 😀") and not pattern.match("Ann\r\nBcc: x")
+        assert not pattern.match("nul\x00") and not pattern.match("\u202eevil")
 
 
 # --- out-of-range numbers: 422 naming the parameter (these were 500s: OverflowError on SQLite,
