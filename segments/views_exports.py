@@ -1,6 +1,7 @@
 """Staff pages for invitation lists: exporting one from a segment, the record of each, the signed download."""
 
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -64,9 +65,20 @@ def export_detail(request, public_id):
 def export_download(request, token):
     export = exports.export_for_download(token)
     if export is None:
-        return render(request, "segments/exports/expired.html", status=410)
+        return _refused(request, token)
     if not (exports.exports_dir() / export.file_name).exists():
         return render(request, "segments/exports/expired.html", status=410)
     path = exports.record_download(export=export, actor=actor_from_request(request))
     name = f"invitation-list-{export.created_at:%Y-%m-%d}-{export.public_id.hex[:8]}.{export.file_format}"
     return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+
+
+def _refused(request, token: str):
+    """A genuine link to a real export that has expired (or lost its file) is Gone; anything else Not Found.
+    Both show the same styled page."""
+    try:
+        public_id = signing.TimestampSigner(salt=exports.LINK_SALT).unsign(token)
+        known = InvitationExport.objects.filter(public_id=public_id).exists()
+    except (signing.BadSignature, ValueError, ValidationError):
+        known = False
+    return render(request, "segments/exports/expired.html", status=410 if known else 404)

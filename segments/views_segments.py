@@ -64,6 +64,7 @@ def _builder_page(request, *, segment):
         initial = {"name": segment.name, "description": segment.description} if segment else None
         details = SegmentDetailsForm(initial=initial)
         builder = Builder.from_rules(segment.rules) if segment else Builder(nodes=[Node()])
+        builder.number()
         action = "count" if segment else ""
     if action == "save" and not request.user.has_perm(CHANGE if segment else ADD):
         raise PermissionDenied

@@ -60,6 +60,7 @@ def test_the_buttons_add_and_remove_rows_and_the_rules_travel_as_form_fields(eng
     page = engagement.get(url)
     assert page.status_code == 200
     assert page.content.decode().count('name="node"') == 1  # one empty condition to start
+    assert 'id="row-0-field"' in page.content.decode()
 
     data = builder_post(**{"0": ("topics", "any", ["dementia"])}) | {"action": "add_group"}
     page = engagement.post(url, data)
