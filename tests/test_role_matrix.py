@@ -485,3 +485,84 @@ def real_kwargs(route_name: str, names, objects) -> dict:
         else:
             pytest.fail(f"{route_name}: teach real_kwargs() in {__name__} which object '{name}' names")
     return kwargs
+
+
+# --- segments, invitation lists and events (appended by the segments pages' author) ---------------------
+# Engagement builds segments, exports invitation lists and runs events; Data protection may see segments
+# (and count them) and the record of every export, for accountability, but not change, export or run
+# events; Communications and Administrators see none of it. Empty POSTs: the builder counts its (empty)
+# rules (200), forms answer with their errors (200), the register saves "nobody came" (302); the
+# download link is GET-only (405).
+PAGES += [
+    ("segments:segment_list", None, "GET", only(E, D)),
+    ("segments:segment_list", None, "POST", only(E, D)),
+    ("segments:segment_new", None, "GET", only(E)),
+    ("segments:segment_new", None, "POST", only(E)),
+    ("segments:segment_count_json", None, "GET", post_only(E, D)[0]),
+    ("segments:segment_count_json", None, "POST", post_only(E, D, ok=200)[1]),
+    ("segments:segment_edit", "segment", "GET", only(E, D)),
+    ("segments:segment_edit", "segment", "POST", only(E, D)),
+    ("segments:segment_export", "segment", "GET", only(E)),
+    ("segments:segment_export", "segment", "POST", only(E)),
+    ("segments:export_list", None, "GET", only(E, D)),
+    ("segments:export_list", None, "POST", only(E, D)),
+    ("segments:export_detail", "export", "GET", only(E, D)),
+    ("segments:export_detail", "export", "POST", only(E, D)),
+    ("segments:export_download", "export link", "GET", only(E)),
+    ("segments:export_download", "export link", "POST", only(E, ok=405)),
+    ("segments:event_list", None, "GET", only(E)),
+    ("segments:event_list", None, "POST", only(E)),
+    ("segments:event_new", None, "GET", only(E)),
+    ("segments:event_new", None, "POST", only(E)),
+    ("segments:event_detail", "event", "GET", only(E)),
+    ("segments:event_detail", "event", "POST", only(E)),
+    ("segments:event_edit", "event", "GET", only(E)),
+    ("segments:event_edit", "event", "POST", only(E)),
+    ("segments:event_register", "event", "GET", only(E)),
+    ("segments:event_register", "event", "POST", only(E, ok=302)),
+    ("segments:event_walk_in", "event", "GET", only(E)),
+    ("segments:event_walk_in", "event", "POST", only(E)),
+    ("segments:event_attendance_upload", "event", "GET", only(E)),
+    ("segments:event_attendance_upload", "event", "POST", only(E)),
+]
+
+
+def _matrix_segment(o):
+    """Made inside each row's rolled-back savepoint (the objects fixture is not this block's to change)."""
+    from crm.audit import Actor
+    from segments import services as segment_services
+
+    return segment_services.create_segment(
+        name=f"Matrix segment {uuid.uuid4().hex[:8]}", actor=Actor.staff(o["account"]),
+        rules={"version": 1, "match": "all", "rules": [{"field": "kind", "op": "in", "value": ["public"]}]})
+
+
+def _matrix_event(o):
+    from segments.models import Event
+
+    starts = timezone.now() + timezone.timedelta(days=30)
+    return Event.objects.create(title="Matrix event", starts_at=starts, ends_at=starts + timezone.timedelta(hours=2),
+                                created_by=o["account"])
+
+
+def _matrix_export(o):
+    from crm.audit import Actor
+    from segments import exports
+
+    return exports.create_invitation_export(segment=_matrix_segment(o), event=_matrix_event(o),
+                                            stated_purpose="Matrix", columns=["name"], file_format="csv",
+                                            actor=Actor.staff(o["account"]))
+
+
+def _matrix_export_link(o):
+    from segments import exports
+
+    return {"token": exports.download_token(_matrix_export(o))}
+
+
+OBJECTS.update({
+    "segment": (lambda o: {"segment_id": _matrix_segment(o).pk}, lambda: {"segment_id": MISSING_ID}),
+    "event": (lambda o: {"public_id": _matrix_event(o).public_id}, lambda: {"public_id": uuid.uuid4()}),
+    "export": (lambda o: {"public_id": _matrix_export(o).public_id}, lambda: {"public_id": uuid.uuid4()}),
+    "export link": (_matrix_export_link, lambda: {"token": f"{uuid.uuid4().hex}:1abcde:not-a-signature"}),
+})
