@@ -3,7 +3,7 @@ landmarks, unique ids, a label for every input, no inline style or script (CSP) 
 showing form errors."""
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.urls import URLResolver, get_resolver
@@ -35,8 +35,10 @@ def world(make_contact):
     other = make_contact(email="other@example.org", name="Other Person")
     EqualityProfile.objects.create(contact=contact, age_band="30-39")
     draft = statements.draft_statement(purpose=Purpose.objects.get(code="events"), text="Draft", actor=actor)
-    sar = cases.open_subject_access(received_on=date(2026, 11, 1), contact=contact, actor=actor)
-    erasure = cases.open_erasure(received_on=date(2026, 11, 1), contact=other, actor=actor)
+    # Three weeks ago, whatever today is (a fixed date fails when the suite runs before it).
+    received = date.today() - timedelta(days=22)
+    sar = cases.open_subject_access(received_on=received, contact=contact, actor=actor)
+    erasure = cases.open_erasure(received_on=received, contact=other, actor=actor)
     return {"contact": contact, "other": other, "statement": draft, "sar": sar, "erasure": erasure}
 
 
