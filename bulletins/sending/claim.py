@@ -49,19 +49,22 @@ def claim_batch(*, bulletin_id: int, limit: int | None = None) -> Claim:
     expires = now + timedelta(seconds=lease_seconds())
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     table, bulletins = Delivery._meta.db_table, Bulletin._meta.db_table
+    # The ids are picked once, in a materialised CTE: as "UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE
+    # SKIP LOCKED) AND status = …", PostgreSQL ran the subquery again per row and claimed far more than n.
     # Table names come from model metadata; every value is a parameter.
     sql = (
-        f"UPDATE {table} SET status = %s, claim_token = %s, lease_expires_at = %s, attempts = attempts + 1 "  # noqa: S608
-        f"WHERE id IN (SELECT id FROM {table} WHERE bulletin_id = %s AND status = %s "
-        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY id LIMIT %s{lock}) "
-        f"AND status = %s "  # checked again on the row as it is when locked (another claim may have won it)
+        f"WITH picked AS MATERIALIZED (SELECT id AS picked_id FROM {table} "  # noqa: S608
+        "WHERE bulletin_id = %s AND status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s) "
         f"AND EXISTS (SELECT 1 FROM {bulletins} b WHERE b.id = %s AND b.status = %s AND b.approved_version = b.version) "
+        f"ORDER BY id LIMIT %s{lock}) "
+        f"UPDATE {table} SET status = %s, claim_token = %s, lease_expires_at = %s, attempts = attempts + 1 "
+        "FROM picked WHERE id = picked.picked_id AND status = %s "  # re-checked on the row as locked
         "RETURNING id, contact_id, attempts"
     )
     params = [
-        Delivery.Status.SENDING, _db("claim_token", token), _db("lease_expires_at", expires),
-        bulletin_id, Delivery.Status.PENDING, _db("next_attempt_at", now), limit or settings.BULLETIN_BATCH_SIZE,
-        Delivery.Status.PENDING, bulletin_id, Bulletin.Status.SENDING,
+        bulletin_id, Delivery.Status.PENDING, _db("next_attempt_at", now), bulletin_id, Bulletin.Status.SENDING,
+        limit or settings.BULLETIN_BATCH_SIZE,
+        Delivery.Status.SENDING, _db("claim_token", token), _db("lease_expires_at", expires), Delivery.Status.PENDING,
     ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
