@@ -2,7 +2,7 @@
 
 Errors have one body shape each, so every route can document exactly what it gives.
 
-400, 401, 403, 404 and 429 carry ``{"detail": "..."}``. 422 (invalid input, wherever it was
+400, 401, 403, 404, 409 and 429 carry ``{"detail": "..."}``. 422 (invalid input, wherever it was
 caught: the schema, a form or a service) also carries ``errors``: a list of messages per field,
 like the web forms show beside each field. Routes list their codes with ``error_responses``; the
 handlers in ``crm.api`` make ninja's own errors take these shapes.
@@ -41,6 +41,7 @@ _DESCRIPTIONS = {
     401: "No valid personal API token (send Authorization: Bearer mynhs_…)",
     403: "The token's owner lacks the permission this route needs",
     404: "No such record (or no such path)",
+    409: "The record changed or is in a state that forbids this: read it again",
     422: "Invalid input: messages per field",
     429: "Too many requests from this client: retry after the Retry-After header's seconds",
 }
