@@ -105,6 +105,11 @@ class Node:
         return self.kind == "group"
 
     @property
+    def dom(self) -> str:
+        """The row's path in element ids ("1_0"): a dot would read as a class in CSS selectors."""
+        return self.path.replace(".", "_")
+
+    @property
     def number(self) -> str:
         """The row as staff count it: "2", or "2.1" for the first row inside group 2."""
         return ".".join(str(int(part) + 1) for part in self.path.split(".")) if self.path else ""
@@ -226,7 +231,7 @@ class Builder:
     def error_links(self) -> list[tuple[str, str]]:
         links = [("rules-match", message) for message in self.errors]
         for node in self.all_nodes():
-            links += [(f"row-{node.path}-field" if not node.is_group else f"row-{node.path}-match", message)
+            links += [(f"row-{node.dom}-field" if not node.is_group else f"row-{node.dom}-match", message)
                       for message in node.errors]
         return links
 
