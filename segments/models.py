@@ -116,7 +116,7 @@ class InvitationExport(models.Model):
     segment_name = models.CharField(max_length=120)
     rules_snapshot = models.JSONField(help_text="The segment's rules at the moment of export.")
     event = models.ForeignKey(Event, null=True, on_delete=models.SET_NULL, related_name="exports")
-    stated_purpose = models.CharField(max_length=200, help_text="e.g. 'Big Chat, Bootle, 12 March'.")
+    stated_purpose = models.CharField(max_length=200, help_text="e.g. 'Big Chat, Central Library, 12 March'.")
     columns = models.JSONField(default=list)
     file_format = models.CharField(max_length=5, choices=Format.choices)
     row_count = models.PositiveIntegerField(default=0)
