@@ -278,3 +278,15 @@ def test_no_topic_duplicates_a_purpose(db):
 
     for purpose in Purpose.objects.all():
         assert purpose.name.lower() not in topics
+
+
+def test_existing_databases_stop_offering_the_duplicate_topic(db):
+    import importlib
+
+    from django.apps import apps
+
+    chosen = Topic.objects.create(name="Big Chat events", slug="big-chat-events")  # as an older database has it
+    importlib.import_module("crm.migrations.0008_org_config").retire_duplicate_topic(apps, None)
+    chosen.refresh_from_db()
+    assert chosen.is_active is False
+    assert Topic.objects.filter(is_active=True).count() == 14  # the health topics in crm/reference_data.py
