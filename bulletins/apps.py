@@ -19,3 +19,5 @@ class BulletinsConfig(AppConfig):
         registry.register_personal_data_section("bulletin_deliveries", personal_data.deliveries_section)
         registry.register_personal_data_section("bulletin_comments", personal_data.comments_section)
         registry.register_erasure_step("bulletins", personal_data.erase_bulletin_rows)
+        # The staff contact page lists the bulletins sent to the person.
+        registry.register_contact_panel("bulletins", "bulletins/staff/_contact_panel.html", personal_data.contact_panel)

@@ -215,3 +215,12 @@ def test_comment_links_are_redacted_in_logs(sent):
     token = url.rstrip("/").rsplit("/", 1)[1]
     assert token not in redact(f"Bad Request: {url}")
     assert f"/bulletins/{sent['bulletin'].public_id}/comment/[redacted]/" in redact(f"Bad Request: {url}")
+
+
+def test_the_staff_contact_page_lists_the_bulletins_sent(sent, staff_client):
+    client = staff_client("Engagement")
+    html = client.get(reverse("consent_staff:contact", args=[sent["rosa"].public_id])).content.decode()
+    assert '<h2 id="bulletins-sent">Bulletins sent</h2>' in html
+    assert "Winter health news" in html and ">Sent</strong>" in html
+    other = client.get(reverse("consent_staff:contact", args=[sent["sam"].public_id])).content.decode()
+    assert "No bulletins have been sent to this person." in other
