@@ -202,6 +202,17 @@ PAGES = [
     ("bulletins:send", "draft bulletin", "POST", only(C)),
     ("bulletins:unschedule", "draft bulletin", "GET", post_only(C)[0]),
     ("bulletins:unschedule", "draft bulletin", "POST", post_only(C)[1]),
+    # --- bulletins: a send in progress (Communications sends bulletins; nobody else sees or stops it) --
+    ("bulletins:progress", "sending bulletin", "GET", only(C)),
+    ("bulletins:progress", "sending bulletin", "POST", only(C)),
+    ("bulletins:progress_json", "sending bulletin", "GET", only(C)),
+    ("bulletins:progress_json", "sending bulletin", "POST", only(C)),
+    ("bulletins:pause", "sending bulletin", "GET", post_only(C)[0]),
+    ("bulletins:pause", "sending bulletin", "POST", post_only(C)[1]),
+    ("bulletins:resume", "sending bulletin", "GET", post_only(C)[0]),
+    ("bulletins:resume", "sending bulletin", "POST", post_only(C)[1]),  # not paused: refused, said why
+    ("bulletins:cancel", "sending bulletin", "GET", only(C)),  # asks to confirm
+    ("bulletins:cancel", "sending bulletin", "POST", only(C, ok=302)),
 ]
 SIGN_IN_PAGES = {"staff:login", "staff:logout", "staff:verify", "staff:setup_2fa"}
 
@@ -223,7 +234,12 @@ def objects(make_contact, staff_user):
     requester = staff_user(A, username="matrix-requester")
     token, _raw = services.create_api_token(user=account, name="matrix", actor=Actor.system())
     draft_bulletin, bulletin_item, bulletin_comment = _draft_bulletin(account, contact)
+    from bulletins.models import Bulletin
+
+    sending_bulletin = Bulletin.objects.create(subject="Matrix send", created_by=account, status="sending",
+                                               version=1, approved_version=1, send_started_at=timezone.now())
     return {
+        "sending bulletin": sending_bulletin,
         "draft bulletin": draft_bulletin, "bulletin item": bulletin_item, "bulletin comment": bulletin_comment,
         "contact": contact, "draft": draft, "account": account, "token": token,
         "sar": SubjectAccessRequest.objects.create(reference="SAR-MATRIX", contact=contact, received_on=date.today()),
@@ -263,6 +279,7 @@ OBJECTS = {
     "bulletin item": (lambda o: {"public_id": o["draft bulletin"].public_id, "item_id": o["bulletin item"].pk},
                       lambda: {"public_id": uuid.uuid4(), "item_id": MISSING_ID}),
     "bulletin comment": (lambda o: {"comment_id": o["bulletin comment"].pk}, lambda: {"comment_id": MISSING_ID}),
+    "sending bulletin": (lambda o: {"public_id": o["sending bulletin"].public_id}, lambda: {"public_id": uuid.uuid4()}),
 }
 
 
