@@ -222,3 +222,9 @@ def test_screenshots_for_review(open_site, world, tmp_path_factory):
         site.goto(path)
         site.page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
     assert len(list(folder.glob("*.png"))) >= len(shots)
+
+
+def test_contact_page_with_its_bulletins_panel(open_site, world, staff_user):
+    site = staff_site(open_site, staff_user("Engagement"))
+    page = check(site, reverse("consent_staff:contact", args=[world["reader"].public_id]))
+    assert "Autumn news" in page.locator("#bulletins-sent + *").inner_text()
