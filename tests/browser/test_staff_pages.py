@@ -141,6 +141,10 @@ def submit_main_form(site, *, status=200):
 
 
 # --- every staff page, from the URL resolver ----------------------------------------------------
+# Bulletin and segment/event pages need objects of their own apps; their browser tests
+# (test_bulletin_pages, test_bulletin_progress, test_segment_pages) walk every one of them with axe.
+WALKED_ELSEWHERE = {"bulletins", "segments"}
+
 def test_every_staff_page(signed_in, world):
     """Each GET-able staff URL, signed in with every role, shows itself (no redirect) and passes."""
     site = signed_in(*ALL_ROLES)
@@ -154,7 +158,7 @@ def test_every_staff_page(signed_in, world):
     verify_client_session(client, site.user)
     failures = []
     for route in routes:
-        if route.name in SIGN_IN_PAGES:
+        if route.name in SIGN_IN_PAGES or route.name.split(":")[0] in WALKED_ELSEWHERE:
             continue
         path = reverse(route.name, kwargs=real_kwargs(route.name, route.converters, world))
         if route.name in NOT_PAGES:
