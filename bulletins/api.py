@@ -173,7 +173,7 @@ def add_item(request: HttpRequest, public_id: UUID, payload: ItemIn):
     return Status(201, _detail(bulletin))
 
 
-@router.post("/{uuid:public_id}/approval", response={200: BulletinDetailOut, **error_responses(400, 401, 403, 404, 422)},
+@router.post("/{uuid:public_id}/approval", response={200: BulletinDetailOut, **error_responses(400, 401, 403, 404, 409, 422)},
              auth=StaffTokenAuth(VIEW, "bulletins.approve_bulletin"), url_name="staff_bulletin_approval",
              summary="Approve the version you read (not your own bulletin)")
 def approve(request: HttpRequest, public_id: UUID, payload: ApproveIn):

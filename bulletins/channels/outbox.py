@@ -6,6 +6,7 @@ name and renamed, so a half-written message never shows.
 
 import os
 import time
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -30,7 +31,8 @@ class OutboxChannel:
             data = email.message().as_bytes()
         except (BadHeaderError, ValueError) as exc:
             return SendResult(message.delivery_id, FAILED, reason=f"The message could not be built: {exc}"[:200])
-        stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{message.delivery_id}"
+        # A random part too: delivery ids are reused across test databases, and a resend must not overwrite.
+        stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{message.delivery_id}-{uuid.uuid4().hex[:8]}"
         final = self.directory / f"{stem}.eml"
         partial = self.directory / f".{stem}.part"
         try:
