@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from fresh_process import run_child  # benchmarks/ is on sys.path when run as a script
+from fresh_process import run_child, run_grandchild, setup_django_in_child  # benchmarks/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "export.json"
@@ -36,18 +36,10 @@ PEER = ROOT.parent / "shared" / "peer-bench"
 COLUMNS = ["name", "email", "postcode", "locality", "organisation", "topics", "communication_needs", "consent"]
 
 
-def _django():
-    sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "crm.settings"
-    import django
-
-    django.setup()
-
-
 def measure(size: int) -> dict:
     """In a child process: load N contacts and consent everyone to events, then export in a grandchild
     on the same database, so the export's peak memory is its own, not the loader's."""
-    _django()
+    setup_django_in_child()
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
@@ -63,16 +55,12 @@ def measure(size: int) -> dict:
                             actor=Actor.staff(user), evidence_reference="benchmark")
     figures = {}
     for file_format in ("csv", "xlsx"):
-        result = subprocess.run([sys.executable, __file__, "--export-child", file_format], capture_output=True,
-                                text=True, check=False, cwd=ROOT)
-        if result.returncode:
-            sys.exit(result.stderr)
-        figures[file_format] = json.loads(result.stdout.strip().splitlines()[-1])
+        figures[file_format] = run_grandchild(__file__, "--export-child", file_format)
     return figures
 
 
 def export_once(file_format: str) -> dict:
-    _django()
+    setup_django_in_child()
     from django.contrib.auth.models import User
     from django.utils import timezone
 

@@ -24,3 +24,22 @@ def run_child(script: str, size: int) -> dict:
         if result.returncode != 0:
             sys.exit(f"{Path(script).name} at size {size:,} failed:\n{result.stderr}")
         return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def setup_django_in_child() -> None:
+    """Inside a child (or grandchild): the project on sys.path, settings loaded, apps ready."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "crm.settings"
+    import django
+
+    django.setup()
+
+
+def run_grandchild(script: str, flag: str, argument: str) -> dict:
+    """Run ``script flag argument`` on the child's own database (same environment): a phase whose peak
+    memory must be its own, not the loader's. Its last stdout line is one JSON object."""
+    result = subprocess.run([sys.executable, script, flag, argument], capture_output=True, text=True, check=False,
+                            cwd=ROOT)
+    if result.returncode:
+        sys.exit(result.stderr)
+    return json.loads(result.stdout.strip().splitlines()[-1])

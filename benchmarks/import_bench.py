@@ -28,7 +28,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from fresh_process import run_child  # benchmarks/ is on sys.path when run as a script
+from fresh_process import run_child, run_grandchild, setup_django_in_child  # benchmarks/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "import.json"
@@ -37,17 +37,9 @@ TOPICS = ["dementia", "cancer", "mental-health", "respiratory"]
 POSTCODES = ["L20 3NJ", "L21 7PQ", "L23 4AB", "L30 2DA", "L31 9BX", "PR8 1AA", ""]
 
 
-def _django():
-    sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "crm.settings"
-    import django
-
-    django.setup()
-
-
 def measure(size: int) -> dict:
     """Child: load N/2 people, write the N-row file, then import it in a grandchild on the same database."""
-    _django()
+    setup_django_in_child()
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
 
@@ -66,15 +58,11 @@ def measure(size: int) -> dict:
             email = existing[n // 2] if n % 2 == 0 and n // 2 < len(existing) else f"new{n:07d}@example.net"
             topics = ";".join(rng.sample(TOPICS, rng.randint(0, 2)))
             handle.write(f"{email},Person {n},{rng.choice(POSTCODES)},{topics},yes,{rng.choice(['yes', 'no', ''])},\n")
-    result = subprocess.run([sys.executable, __file__, "--import-child", str(path)], capture_output=True, text=True,
-                            check=False, cwd=ROOT)
-    if result.returncode:
-        sys.exit(result.stderr)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_grandchild(__file__, "--import-child", str(path))
 
 
 def import_once(path: str) -> dict:
-    _django()
+    setup_django_in_child()
     from django.contrib.auth.models import User
 
     from crm.audit import Actor

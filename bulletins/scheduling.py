@@ -6,12 +6,11 @@ while British Summer Time is still in force, and pages say so.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 
-LONDON = ZoneInfo("Europe/London")
+from crm.london_time import LONDON, first_occurrence_utc, is_ambiguous, wall_time_exists
 
 
 @dataclass(frozen=True)
@@ -20,28 +19,17 @@ class ScheduledTime:
     ambiguous: bool  # the wall time happens twice that night; we take the first (BST) one
 
 
-def _exists(local: datetime) -> bool:
-    aware = local.replace(tzinfo=LONDON)
-    return aware.astimezone(UTC).astimezone(LONDON).replace(tzinfo=None) == local
-
-
-def is_ambiguous(local: datetime) -> bool:
-    return (local.replace(tzinfo=LONDON, fold=0).utcoffset()
-            != local.replace(tzinfo=LONDON, fold=1).utcoffset())
-
-
 def london_to_utc(local: datetime) -> ScheduledTime:
     """A naive Europe/London wall time → the UTC instant it names; refuses a time that does not exist."""
     local = local.replace(tzinfo=None, second=0, microsecond=0)
-    if not _exists(local):
+    if not wall_time_exists(local):
         gap_start = local.replace(minute=0)  # UK changes happen on the hour and last one hour
         raise ValidationError(
             {"send_at": f"{describe_wall_time(local)} does not exist in the UK: the clocks go forward "
                         f"from {format_hour(gap_start)} to {format_hour(gap_start + timedelta(hours=1))} that night. "
                         "Choose a time before or after the change."},
             code="nonexistent_time")
-    aware = local.replace(tzinfo=LONDON, fold=0)
-    return ScheduledTime(utc=aware.astimezone(UTC), ambiguous=is_ambiguous(local))
+    return ScheduledTime(utc=first_occurrence_utc(local), ambiguous=is_ambiguous(local))
 
 
 def format_hour(moment: datetime) -> str:

@@ -44,3 +44,15 @@ def apply_roles(group_model, permission_model, roles: dict[str, list[str]] = ROL
                 raise LookupError(f"Permission {perm} does not exist")
             wanted.append(found)
         group.permissions.add(*wanted)
+
+
+def apply_roles_in_migration(apps, roles: dict[str, list[str]] = ROLE_PERMISSIONS) -> None:
+    """For a data migration: create every app's permissions now (Django normally makes them only after
+    all migrations), then grant ``roles`` through the migration's historical models."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    apply_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), roles)

@@ -10,19 +10,18 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from crm.audit import Actor, record_audit
+from crm.london_time import first_occurrence_utc, wall_time_exists
 from crm.models import Contact
 from crm.normalise import normalise_email
 from crm.validators import has_control_characters
 from segments.models import Event, Invitation
 
-LONDON = ZoneInfo("Europe/London")
 EVENT_FIELDS = ("kind", "title", "description", "starts_at", "ends_at", "venue_name", "venue_address", "step_free",
                 "hearing_loop", "bsl_interpreter", "accessibility_notes", "online_link", "locality", "capacity")
 
@@ -31,10 +30,9 @@ def london_to_utc(value: datetime) -> datetime:
     """A wall-clock time in London as an aware UTC time; a time the clocks skip is refused."""
     if timezone.is_aware(value):
         return value
-    first = value.replace(tzinfo=LONDON, fold=0)
-    if first.astimezone(ZoneInfo("UTC")).astimezone(LONDON).replace(tzinfo=None) != value:
+    if not wall_time_exists(value):
         raise ValidationError(f"{value:%-d %B %Y %H:%M} does not exist in UK time (the clocks go forward)")
-    return first.astimezone(ZoneInfo("UTC"))  # an autumn time that happens twice: the first (BST)
+    return first_occurrence_utc(value)  # an autumn time that happens twice: the first (BST)
 
 
 def save_event(*, actor: Actor, event: Event | None = None, topics=(), **values) -> Event:

@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -21,7 +22,7 @@ def free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-class _FakeServer:
+class _FakeServer(ABC):
     """A threaded HTTP server on 127.0.0.1 with a request log and scripted failures."""
 
     def __init__(self):
@@ -72,8 +73,9 @@ class _FakeServer:
 
         return Handler
 
+    @abstractmethod
     def answer(self, path: str, headers: dict, body: bytes) -> tuple[int, dict]:
-        raise NotImplementedError
+        """(status, JSON body) for one POST: each fake provider says what its real one would."""
 
 
 class FakeNotify(_FakeServer):

@@ -1,16 +1,10 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from crm.roles import apply_roles
+from crm.roles import apply_roles_in_migration
 
 
 def load(apps, schema_editor):
-    # Permissions are normally created after all migrations; roles need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    apply_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    apply_roles_in_migration(apps)
 
 
 class Migration(migrations.Migration):

@@ -1,7 +1,6 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from crm.roles import DATA_PROTECTION, ENGAGEMENT, apply_roles
+from crm.roles import DATA_PROTECTION, ENGAGEMENT, apply_roles_in_migration
 
 # crm.roles: later apps add their roles' permissions in their own migrations.
 # tests/conftest.py _after_flush re-applies this after a flush.
@@ -17,12 +16,7 @@ SEGMENT_ROLE_PERMISSIONS = {
 
 
 def load(apps, schema_editor):
-    # Permissions are normally created after all migrations; the grant needs them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    apply_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), SEGMENT_ROLE_PERMISSIONS)
+    apply_roles_in_migration(apps, SEGMENT_ROLE_PERMISSIONS)
 
 
 class Migration(migrations.Migration):
