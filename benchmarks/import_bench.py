@@ -71,6 +71,12 @@ def import_once(path: str) -> dict:
     actor = Actor.staff(User.objects.get(username="bench"))
     content = Path(path).read_bytes()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    profiler = None
+    if os.environ.get("MYNHS_BENCH_PROFILE"):  # --profile: cProfile the import, stats to that file
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started, cpu = time.perf_counter(), time.process_time()
     record, plan = imports.preview_import(content=content, file_name=path, method="paper_form", statement_versions=None,
                                           collected_on=date(2026, 11, 20), collected_by="Benchmark",
@@ -78,6 +84,9 @@ def import_once(path: str) -> dict:
     previewed = time.perf_counter()
     record = imports.confirm_import(record=record, actor=actor)
     wall = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(os.environ["MYNHS_BENCH_PROFILE"])
     rows = sum(plan.counts().values())
     return {
         "rows": rows, "counts": record.counts, "preview_s": round(previewed - started, 3), "wall_s": round(wall, 3),
@@ -114,7 +123,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile our import (last size) into FILE; "
+                        "slows it, so its figures are not written")
     args = parser.parse_args()
+    if args.profile:
+        os.environ["MYNHS_BENCH_PROFILE"] = str(Path(args.profile).resolve())
     sizes = [int(s) for s in args.sizes.split(",")]
     ours = {}
     for size in sizes:
@@ -127,6 +140,9 @@ def main() -> None:
         ratio = f"{ours[size]['rows_per_s'] / other:.1f}x" if other else "-"
         print(f"{size:>9,} {ours[size]['rows_per_s']:>12,.0f} {other or 0:>12,.0f} {ratio:>7} "
               f"{ours[size]['peak_rss_mib']:>13}")
+    if args.profile:
+        print(f"Profile in {args.profile} (figures not written: the profiler slows the import)")
+        return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"ours": {str(k): v for k, v in ours.items()}, "peer": peer_result,
                                    "machine": {"python": platform.python_version(), "cpus": os.cpu_count()}},

@@ -25,15 +25,16 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from consent import services as consent_services
 from consent.models import ConsentEvent, ConsentState, ConsentStatement, Purpose, Suppression
 from crm.audit import Actor, record_audit
-from crm.models import Contact, Locality, Topic
-from crm.normalise import address_hash, address_hashes, normalise_email, normalise_postcode, outward_code
+from crm.models import Contact, Topic
+from crm.normalise import address_hashes, normalise_email, normalise_postcode
 from crm.validators import has_control_characters
+from segments import import_writes
 from segments.models import ContactImport
 
 LONDON = ZoneInfo("Europe/London")
@@ -63,6 +64,7 @@ class RowOutcome:
     action: str  # "create" | "update" | "unchanged" | "rejected"
     reason: str = ""
     malformed: bool = False
+    detail: str = ""  # for a preview sample: what a create or update brings (no cell values)
 
 
 @dataclass
@@ -82,11 +84,16 @@ class ImportPlan:
 
     tallies: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
     rejected: list[RowOutcome] = field(default_factory=list)
+    sample_size: int = 0
+    samples: dict[str, list[tuple[RowOutcome, str]]] = field(default_factory=lambda: {"create": [], "update": []})
 
-    def add(self, outcome: RowOutcome) -> None:
+    def add(self, outcome: RowOutcome, clean: dict | None = None) -> None:
         self.tallies[outcome.action] += 1
+        bucket = self.samples.get(outcome.action)
         if outcome.action == "rejected":
             self.rejected.append(outcome)
+        elif clean is not None and bucket is not None and len(bucket) < self.sample_size:
+            bucket.append((outcome, clean["typed"]))
 
     @property
     def malformed(self) -> list[RowOutcome]:
@@ -131,6 +138,9 @@ def _unreadable():
 def _csv_rows(content: bytes):
     text = _decode(content)
     first_line = text.split("\n", 1)[0]
+    if "\t" in first_line and not (first_line.count(",") or first_line.count(";")):
+        raise ImportFileError("The columns are separated by tabs: save the file as CSV (commas or semicolons) "
+                              "and upload it again")
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = _header(next(reader, []))
@@ -175,17 +185,28 @@ def read_yes_no(value: str) -> bool | None:
     raise ValueError(value)
 
 
-def plan_import(content: bytes, file_name: str, *, apply=None) -> ImportPlan:
-    """Check every row, chunk by chunk; with ``apply``, hand each chunk's work to it as it goes."""
-    plan = ImportPlan()
+def plan_import(content: bytes, file_name: str, *, apply=None, progress=None, sample: int = 0) -> ImportPlan:
+    """Check every row, chunk by chunk; with ``apply``, hand each chunk's work to it as it goes.
+
+    ``progress(rows)`` is called after each chunk with the number of rows it held (a progress bar);
+    ``sample`` keeps the first few creates and updates (line, address, what changes) for a preview.
+    """
+    plan = ImportPlan(sample_size=sample)
     for chunk in _checked_chunks(content, file_name):
         work = ChunkWork(malformed=[o.line for o, _ in chunk if o.malformed])
         _classify([(o, c) for o, c in chunk if c is not None], work)
-        for outcome, _ in chunk:
-            plan.add(outcome)
+        for outcome, clean in chunk:
+            plan.add(outcome, clean)
         if apply is not None:
             apply(work)
+        if progress is not None:
+            progress(len(chunk))
     return plan
+
+
+def count_rows(content: bytes, file_name: str) -> int:
+    """How many data rows the file has (for a progress bar's total). Raises ImportFileError like read_rows."""
+    return sum(1 for _ in read_rows(content, file_name))
 
 
 def _checked_chunks(content: bytes, file_name: str):
@@ -244,7 +265,7 @@ def _check_row(line: int, row: dict, topics: dict, seen: dict) -> tuple[RowOutco
 
 def _classify(rows: list[tuple[RowOutcome, dict]], plan: ChunkWork) -> None:
     emails = [clean["email"] for _, clean in rows]
-    existing = {c.email_normalised: c for c in Contact.objects.filter(email_normalised__in=emails)}
+    existing = import_writes.held_contacts(emails)
     topics = _topics_of([c.pk for c in existing.values()])
     states = _states_of([c.pk for c in existing.values()])
     hashes = {email: address_hashes(email) for email in emails}
@@ -259,11 +280,13 @@ def _classify(rows: list[tuple[RowOutcome, dict]], plan: ChunkWork) -> None:
         if contact is None:
             outcome.action = "create"
             plan.creates.append(clean)
-            _plan_consents(plan, clean, {})
+            given = _plan_consents(plan, clean, {})
+            outcome.detail = _describe([], given)
             continue
         changes = _changes(contact, clean, topics.get(contact.pk, set()))
         consent_changes = _plan_consents(plan, clean, states.get(contact.pk, {}))
         outcome.action = "update" if changes or consent_changes else "unchanged"
+        outcome.detail = _describe(list(changes), consent_changes)
         if changes:
             plan.updates.append({"contact": contact, **changes})
 
@@ -284,33 +307,33 @@ def _states_of(ids) -> dict[int, dict[str, str]]:
     return states
 
 
-def _suppressed(hashes: set[str]) -> dict[str, set[str]]:
-    """address hash → reasons of its active suppressions."""
-    found: dict[str, set[str]] = {}
-    for email_hash, reason in Suppression.objects.filter(address_hash__in=hashes, lifted_at__isnull=True).values_list(
-            "address_hash", "reason"):
-        found.setdefault(email_hash, set()).add(reason)
+def _suppressed(hashes: set[str]) -> dict[str, set[tuple[str, str]]]:
+    """address hash → (reason, purpose code) of each of its active suppressions: one query per chunk."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    hashes = list(hashes)
+    for start in range(0, len(hashes), CHUNK):
+        for email_hash, reason, purpose in Suppression.objects.filter(
+                address_hash__in=hashes[start:start + CHUNK], lifted_at__isnull=True).values_list(
+                "address_hash", "reason", "purpose__code"):
+            found.setdefault(email_hash, set()).add((reason, purpose))
     return found
 
 
 def _refusal(clean: dict, contact, states: dict, suppressed: dict, hashes: list[str]) -> str:
-    reasons = set().union(*(suppressed.get(h, set()) for h in hashes))
-    if contact is None and Suppression.Reason.ERASURE in reasons:
-        return "erased at the person's request: never added again"
-    wanted = [p for p, v in clean["consents"].items() if v]
-    if contact is None and reasons:
+    # The row's address under every configured pepper: a suppression under any of them counts.
+    found = [s for h in hashes if h in suppressed for s in suppressed[h]]
+    if contact is None and found:
+        if any(reason == Suppression.Reason.ERASURE for reason, _ in found):
+            return "erased at the person's request: never added again"
         return "this address is suppressed (withdrawal, complaint or bounce): the file cannot add it"
-    for purpose in wanted:
+    for purpose, value in clean["consents"].items():
+        if not value:
+            continue
         if states.get(purpose) == ConsentState.Status.WITHDRAWN:
             return f"withdrew from {purpose}: only their own new sign-up can restore it"
-        if reasons and contact is not None and _suppressed_for(contact, purpose):
+        if any(suppressed_for == purpose for _, suppressed_for in found):
             return f"suppressed for {purpose}: the file cannot re-subscribe them"
     return ""
-
-
-def _suppressed_for(contact: Contact, purpose: str) -> bool:
-    return Suppression.objects.filter(address_hash__in=address_hashes(contact.email_normalised),
-                                      purpose__code=purpose, lifted_at__isnull=True).exists()
 
 
 def _changes(contact: Contact, clean: dict, current_topics: set[int]) -> dict:
@@ -326,17 +349,27 @@ def _changes(contact: Contact, clean: dict, current_topics: set[int]) -> dict:
     return changes
 
 
-def _plan_consents(plan: ChunkWork, clean: dict, states: dict) -> bool:
-    changed = False
+def _plan_consents(plan: ChunkWork, clean: dict, states: dict) -> list[str]:
+    """The consent changes this row asks for, as words ("bulletin: yes"); empty when none."""
+    changed = []
     for purpose, value in clean["consents"].items():
         status = states.get(purpose)
         if value is True and status != ConsentState.Status.GRANTED:
             plan.consents[purpose]["give"].add(clean["email"])
-            changed = True
+            changed.append(f"{purpose}: yes")
         elif value is False and status in (ConsentState.Status.GRANTED, ConsentState.Status.PENDING):
             plan.consents[purpose]["withdraw"].add(clean["email"])
-            changed = True
+            changed.append(f"{purpose}: no")
     return changed
+
+
+FIELD_WORDS = {"name": "name", "postcode": "postcode", "add_topics": "new topics"}
+
+
+def _describe(changed_fields: list[str], consent_changes: list[str]) -> str:
+    """What a row brings, in words and without its values (a preview shows it beside the line number)."""
+    parts = [FIELD_WORDS.get(f, f) for f in changed_fields] + consent_changes
+    return ", ".join(parts)
 
 
 # --- preview and confirm ----------------------------------------------------------------------
@@ -348,22 +381,40 @@ def imports_dir() -> Path:
 
 
 def preview_import(*, content: bytes, file_name: str, method: str, statement_versions: dict[str, int] | None,
-                   collected_on: date, collected_by: str, evidence_reference: str, actor: Actor) -> tuple[
-                       ContactImport, ImportPlan]:
-    """Check the file and record the preview; nothing about any person is written yet."""
+                   collected_on: date, collected_by: str, evidence_reference: str, actor: Actor,
+                   progress=None) -> tuple[ContactImport, ImportPlan]:
+    """Check the file and record the preview; nothing about any person is written yet.
+
+    The record keeps counts (with ``malformed``: rows that stop the import until the file is fixed) and
+    each rejected row as [line, reason, "malformed" or "refused"]: no personal data.
+    """
     evidence = _evidence(method, statement_versions, collected_on, collected_by, evidence_reference)
-    plan = plan_import(content, file_name)
+    plan = plan_import(content, file_name, progress=progress)
     stored = f"{uuid.uuid4().hex}{Path(file_name).suffix.lower()[:6]}"
     (imports_dir() / stored).write_bytes(content)
     with transaction.atomic():
         record = ContactImport.objects.create(
             file_name=Path(file_name).name[:200], stored_name=stored, sha256=hashlib.sha256(content).hexdigest(),
-            created_by=actor.user, counts=plan.counts(), rejected=[[o.line, o.reason] for o in plan.rejected],
+            created_by=actor.user, counts={**plan.counts(), "malformed": len(plan.malformed)},
+            rejected=rejected_json(plan),
             **evidence,
         )
         record_audit(actor=actor, action="import.previewed", obj=record, summary=record.file_name,
                      changes={"counts": record.counts})
     return record, plan
+
+
+def rejected_json(plan: ImportPlan) -> list[list]:
+    return [[o.line, o.reason, "malformed" if o.malformed else "refused"] for o in plan.rejected]
+
+
+def preview_sample(record: ContactImport, *, size: int = 5) -> ImportPlan | None:
+    """The first few creates and updates of a previewed file (read again from its stored copy), or None
+    once the file is gone. Only the address and what changes are kept: the page needs no more."""
+    path = imports_dir() / record.stored_name if record.stored_name else None
+    if path is None or not path.exists():
+        return None
+    return plan_import(path.read_bytes(), record.file_name, sample=size)
 
 
 def _evidence(method, statement_versions, collected_on, collected_by, evidence_reference) -> dict:
@@ -391,7 +442,7 @@ def _evidence(method, statement_versions, collected_on, collected_by, evidence_r
             "collected_by": collected_by.strip()[:150], "evidence_reference": evidence_reference.strip()[:200]}
 
 
-def confirm_import(*, record: ContactImport, actor: Actor) -> ContactImport:
+def confirm_import(*, record: ContactImport, actor: Actor, progress=None) -> ContactImport:
     """Apply the previewed file, all at once. Refused while any row is malformed."""
     with transaction.atomic():
         record = ContactImport.objects.select_for_update().get(pk=record.pk)
@@ -408,17 +459,17 @@ def confirm_import(*, record: ContactImport, actor: Actor) -> ContactImport:
                 lines = ", ".join(map(str, work.malformed[:10]))
                 raise ValidationError(f"Lines {lines} cannot be read: fix the file and upload it again (nothing was "
                                       "imported)")
-            totals["created"] += _create_contacts(work.creates, record)
-            _apply_updates(work.updates, actor)
+            totals["created"] += import_writes.create_contacts(work.creates, record)
+            import_writes.apply_updates(work.updates)
             for purpose, counts in _apply_consents(work, record, actor).items():
                 for key, n in counts.items():
                     totals["consents"][purpose][key] += n
 
-        plan = plan_import(content, record.file_name, apply=apply)
+        plan = plan_import(content, record.file_name, apply=apply, progress=progress)
         created, consent_counts = totals["created"], totals["consents"]
         record.status, record.imported_at = ContactImport.Status.IMPORTED, timezone.now()
         record.counts = {**plan.counts(), "consents": consent_counts}
-        record.rejected = [[o.line, o.reason] for o in plan.rejected]
+        record.rejected = rejected_json(plan)
         record.stored_name = ""
         record.save(update_fields=["status", "imported_at", "counts", "rejected", "stored_name"])
         record_audit(actor=actor, action="import.confirmed", obj=record, summary=record.file_name,
@@ -436,46 +487,6 @@ def cancel_import(*, record: ContactImport, actor: Actor) -> None:
         record.status, record.stored_name = ContactImport.Status.CANCELLED, ""
         record.save(update_fields=["status", "stored_name"])
         record_audit(actor=actor, action="import.cancelled", obj=record)
-
-
-def _create_contacts(creates: list[dict], record: ContactImport) -> int:
-    districts = dict(Locality.objects.values_list("postcode_districts__code", "pk"))
-    confirmed_at = datetime.combine(record.collected_on, time(12), tzinfo=LONDON)
-    contacts = [
-        Contact(email=c["typed"], email_normalised=c["email"], email_hash=address_hash(c["email"]),
-                name=c["name"] or c["email"].split("@")[0], postcode=c["postcode"],
-                locality_id=districts.get(outward_code(c["postcode"])), source=Contact.Source.IMPORT,
-                confirmed_at=confirmed_at)  # staff-recorded consent with evidence counts as confirmation
-        for c in creates
-    ]
-    if not contacts:
-        return 0
-    Contact.objects.bulk_create(contacts, batch_size=1000)
-    ids = dict(Contact.objects.filter(email_normalised__in=[c["email"] for c in creates]).values_list(
-        "email_normalised", "pk"))
-    Contact.topics.through.objects.bulk_create(
-        [Contact.topics.through(contact_id=ids[c["email"]], topic_id=t) for c in creates for t in c["topics"]],
-        batch_size=2000, ignore_conflicts=True)
-    return len(contacts)
-
-
-def _apply_updates(updates: list[dict], actor: Actor) -> None:
-    """Changed fields in one executemany UPDATE (bulk_update's CASE/WHEN costs milliseconds a row)."""
-    districts = dict(Locality.objects.values_list("postcode_districts__code", "pk"))
-    rows, links = [], []
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    for update in updates:
-        contact = update["contact"]
-        if "name" in update or "postcode" in update:
-            postcode = update.get("postcode", contact.postcode)
-            locality = districts.get(outward_code(postcode)) if "postcode" in update else contact.locality_id
-            rows.append((update.get("name", contact.name), postcode, locality, now, contact.pk))
-        links += [Contact.topics.through(contact_id=contact.pk, topic_id=t) for t in update.get("add_topics", ())]
-    if rows:
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                "UPDATE crm_contact SET name = %s, postcode = %s, locality_id = %s, updated_at = %s WHERE id = %s", rows)
-    Contact.topics.through.objects.bulk_create(links, batch_size=2000, ignore_conflicts=True)
 
 
 def _apply_consents(plan: ChunkWork, record: ContactImport, actor: Actor) -> dict[str, dict[str, int]]:
