@@ -164,3 +164,70 @@ class RsvpForm(NhsukForm):
         help_text="Anything that would help you take part, for example a hearing loop, large print, a carer with "
                   "you, or an interpreter.",
         error_messages={"max_length": "Use at most 500 characters"})
+
+
+# --- imports and the representation report (appended by the import and report pages' author) -------------
+
+IMPORT_MAX_BYTES = 10 * 1024 * 1024  # larger files: manage.py import_contacts (with a progress bar)
+
+
+class ImportForm(StaffForm):
+    """A file of paper sign-ups and the consent evidence behind it (the service checks the evidence too)."""
+
+    file = forms.FileField(label="File (CSV or Excel)",
+                           help_text="A CSV (UTF-8 or Windows, commas or semicolons) or an Excel .xlsx file, "
+                                     "smaller than 10 MB, with a first row naming the columns.",
+                           error_messages={"required": "Choose the file to import", "empty": "The file is empty"})
+    method = forms.ChoiceField(label="How the consent was collected", error_messages={
+        "required": "Say how the consent was collected"})
+    collected_on = DateInputField(label="Date the forms were filled in", past_only=True,
+                                  help_text="For example, 20 11 2026",
+                                  error_messages={"required": "Enter the date the forms were filled in"})
+    collected_by = forms.CharField(label="Who collected them", max_length=150,
+                                   validators=[ControlCharacterValidator("Who collected them")],
+                                   help_text="For example, 'Engagement team at the Bootle Big Chat'.",
+                                   error_messages={"required": "Say who collected the forms"})
+    evidence_reference = forms.CharField(label="Where the paper originals are kept", max_length=200,
+                                         validators=[ControlCharacterValidator("Where the originals are")],
+                                         help_text="For example, 'Box 12, engagement office'.",
+                                         error_messages={"required": "Say where the paper originals are kept"})
+
+    def __init__(self, *args, **kwargs):
+        from consent.models import ConsentStatement, Purpose  # noqa: PLC0415
+        from segments.imports import IMPORT_PURPOSES  # noqa: PLC0415
+        from segments.models import ContactImport  # noqa: PLC0415
+
+        super().__init__(*args, **kwargs)
+        self.fields["method"].choices = [("", "Choose how"), *ContactImport.Method.choices]
+        names = dict(Purpose.objects.values_list("code", "name"))
+        self.statement_fields = []
+        for purpose in IMPORT_PURPOSES:
+            published = ConsentStatement.objects.filter(purpose__code=purpose, published_at__isnull=False)
+            choices = [(s.version, f"Version {s.version}, published {_day(s.published_at)}")
+                       for s in published.order_by("-version")]
+            name = f"statement_{purpose}"
+            self.fields[name] = forms.TypedChoiceField(
+                label=f"Wording people saw for {names.get(purpose, purpose)}", choices=choices, coerce=int,
+                initial=choices[0][0] if choices else None,
+                help_text="The version printed on the form. The newest is chosen for you.",
+                error_messages={"required": "Choose the wording version printed on the form"})
+            self.statement_fields.append(self[name])
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise ValidationError("The file must be smaller than 10 MB: import larger files with the "
+                                  "import_contacts command")
+        if not upload.name.lower().endswith((".csv", ".xlsx", ".txt")):
+            raise ValidationError("The file must be a CSV or an Excel (.xlsx) file")
+        return upload
+
+    def statement_versions(self) -> dict[str, int]:
+        return {name.removeprefix("statement_"): value for name, value in self.cleaned_data.items()
+                if name.startswith("statement_")}
+
+
+def _day(moment) -> str:
+    from crm.templatetags.nhs_dates import day  # noqa: PLC0415
+
+    return day(moment)

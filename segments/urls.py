@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from segments import views_events, views_exports, views_public, views_segments
+from segments import views_events, views_exports, views_imports, views_public, views_segments
 
 app_name = "segments"
 urlpatterns = [
@@ -26,6 +26,13 @@ urlpatterns = [
     path("staff/events/<uuid:public_id>/walk-in/", views_events.event_walk_in, name="event_walk_in"),
     path("staff/events/<uuid:public_id>/attendance/", views_events.event_attendance_upload,
          name="event_attendance_upload"),
+    # Staff: contact imports
+    path("staff/imports/", views_imports.import_list, name="import_list"),
+    path("staff/imports/new/", views_imports.import_new, name="import_new"),
+    path("staff/imports/template.csv", views_imports.import_template, name="import_template"),
+    path("staff/imports/<uuid:public_id>/", views_imports.import_detail, name="import_detail"),
+    path("staff/imports/<uuid:public_id>/confirm/", views_imports.import_confirm, name="import_confirm"),
+    path("staff/imports/<uuid:public_id>/cancel/", views_imports.import_cancel, name="import_cancel"),
     # Public: the event page and RSVP links
     path("events/rsvp/<str:token>/", views_public.rsvp, name="rsvp"),
     path("events/<uuid:public_id>/", views_public.public_event, name="public_event"),

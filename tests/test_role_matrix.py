@@ -583,3 +583,38 @@ OBJECTS.update({
     "export": (lambda o: {"public_id": _matrix_export(o).public_id}, lambda: {"public_id": uuid.uuid4()}),
     "export link": (_matrix_export_link, lambda: {"token": f"{uuid.uuid4().hex}:1abcde:not-a-signature"}),
 })
+
+
+# --- contact imports (appended by the import pages' author) ------------------------------------------
+# Engagement imports files of paper sign-ups; Data protection sees every import and its evidence (for
+# accountability) but cannot upload, confirm or cancel; Communications and Administrators see none of it.
+# Empty POSTs: the upload form answers with its errors (200); confirm and cancel are POST-only (405 on GET)
+# and send the user back to the import (302); the template is GET-only.
+PAGES += [
+    ("segments:import_list", None, "GET", only(E, D)),
+    ("segments:import_list", None, "POST", only(E, D)),
+    ("segments:import_new", None, "GET", only(E)),
+    ("segments:import_new", None, "POST", only(E)),
+    ("segments:import_template", None, "GET", only(E)),
+    ("segments:import_template", None, "POST", only(E, ok=405)),
+    ("segments:import_detail", "import", "GET", only(E, D)),
+    ("segments:import_detail", "import", "POST", only(E, D)),
+    ("segments:import_confirm", "import", "GET", post_only(E)[0]),
+    ("segments:import_confirm", "import", "POST", post_only(E)[1]),
+    ("segments:import_cancel", "import", "GET", post_only(E)[0]),
+    ("segments:import_cancel", "import", "POST", post_only(E)[1]),
+]
+
+
+def _matrix_import(o):
+    from crm.audit import Actor
+    from segments import imports
+
+    record, _plan = imports.preview_import(
+        content=b"email,bulletin\nmatrix@example.org,yes\n", file_name="matrix.csv", method="paper_form",
+        statement_versions=None, collected_on=date(2026, 11, 20), collected_by="Matrix team",
+        evidence_reference="Matrix box", actor=Actor.staff(o["account"]))
+    return record
+
+
+OBJECTS["import"] = (lambda o: {"public_id": _matrix_import(o).public_id}, lambda: {"public_id": uuid.uuid4()})

@@ -41,18 +41,21 @@ class Command(BaseCommand):
         with open(options["file"], "rb") as handle:
             content = handle.read()
         actor = Actor.staff(user)
-        with tqdm(total=2 if options["confirm"] else 1, desc="import", unit="step", disable=options["verbosity"] < 1,
-                  file=self.stderr) as progress:
+        try:
+            rows = imports.count_rows(content, options["file"])
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from None
+        # Rows, not steps: the preview reads every row once, a confirmation reads them again as it writes.
+        with tqdm(total=rows * (2 if options["confirm"] else 1), desc="import", unit="row",
+                  disable=options["verbosity"] < 1, file=self.stderr) as progress:
             try:
                 record, plan = imports.preview_import(
                     content=content, file_name=options["file"], method=options["method"], statement_versions=versions,
                     collected_on=options["collected_on"], collected_by=options["collected_by"],
-                    evidence_reference=options["evidence"], actor=actor)
-                progress.update()
+                    evidence_reference=options["evidence"], actor=actor, progress=progress.update)
                 self._report(plan)
                 if options["confirm"]:
-                    imports.confirm_import(record=record, actor=actor)
-                    progress.update()
+                    imports.confirm_import(record=record, actor=actor, progress=progress.update)
             except ValidationError as error:
                 raise CommandError("; ".join(error.messages)) from None
         self.stdout.write("Imported." if options["confirm"] else "Preview only: run again with --confirm to import.")
