@@ -15,7 +15,7 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from crm.audit import Actor, record_audit
-from crm.roles import ADMINISTRATOR, COMMUNICATIONS, DATA_PROTECTION, ENGAGEMENT
+from crm.roles import ADMINISTRATOR, COMMISSIONER, COMMUNICATIONS, DATA_PROTECTION, ENGAGEMENT
 from crm.staff.services import clear_second_factor_failures
 
 DEMO_PASSWORD = "mynhs-demo-2026"
@@ -35,6 +35,7 @@ DEMO_STAFF = (
     DemoStaff("engagement", "Eden", ENGAGEMENT),
     DemoStaff("dpo", "Dana", DATA_PROTECTION),
     DemoStaff("admin", "Alex", ADMINISTRATOR),
+    DemoStaff("commissioner", "Corey", COMMISSIONER),
 )
 
 

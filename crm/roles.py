@@ -4,6 +4,8 @@ COMMUNICATIONS = "Communications"
 ENGAGEMENT = "Engagement"
 DATA_PROTECTION = "Data protection"
 ADMINISTRATOR = "Administrator"
+# Read-only on people: sees every engagement activity, edits only those they lead (segments.activities).
+COMMISSIONER = "Commissioner"
 
 # "app_label.codename" for each role. Later apps (segments, bulletins) add theirs in their own migrations.
 ROLE_PERMISSIONS = {
@@ -28,6 +30,8 @@ ROLE_PERMISSIONS = {
         "crm.view_dashboard", "auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
         "crm.view_staffapitoken", "crm.change_staffapitoken",
     ],
+    # No contact, equality or consent permissions: activities show them counts, never people's records.
+    COMMISSIONER: ["crm.view_dashboard", "crm.view_topic"],
 }
 ALL_ROLES = list(ROLE_PERMISSIONS)
 

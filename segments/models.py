@@ -175,3 +175,163 @@ class ContactImport(models.Model):
 
     def __str__(self):
         return f"Import {self.pk}"
+
+
+# --- engagement activity records (issue 10) ----------------------------------------------------
+
+class Programme(models.Model):
+    """A commissioning programme an activity belongs to ("Mental health"). Managed in Django admin."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    is_active = models.BooleanField(default=True, help_text="Inactive programmes are not offered for new activities.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+# The nine protected characteristics of the Equality Act 2010 (s4), plus carers, which NHS equality
+# analyses routinely consider. An activity records which of them it expected to be affected.
+EXPECTED_AFFECTED_GROUPS = (
+    ("age", "Age"),
+    ("disability", "Disability"),
+    ("gender_reassignment", "Gender reassignment"),
+    ("marriage_civil_partnership", "Marriage and civil partnership"),
+    ("pregnancy_maternity", "Pregnancy and maternity"),
+    ("race", "Race (including ethnic group)"),
+    ("religion_belief", "Religion or belief"),
+    ("sex", "Sex"),
+    ("sexual_orientation", "Sexual orientation"),
+    ("carers", "Carers"),
+)
+
+
+class Activity(models.Model):
+    """One engagement activity: what, why (legal basis), who leads, what was heard, what changed."""
+
+    class Kind(models.TextChoices):
+        CONSULTATION = "consultation", "Consultation"
+        ENGAGEMENT = "engagement", "Engagement exercise"
+        SURVEY = "survey", "Survey"
+        FOCUS_GROUP = "focus_group", "Focus group"
+        BIG_CHAT = "big_chat", "Big Chat"
+        CO_PRODUCTION = "co_production", "Co-production group"
+        PPG_MEETING = "ppg_meeting", "Patient participation group meeting"
+
+    class LegalBasis(models.TextChoices):
+        # NHS Act 2006 s14Z45 (ICBs; s242 for trusts): involve the public in planning, proposals for
+        # change and decisions that affect services. A substantial variation or development also
+        # needs consultation of the council's health scrutiny committee (s244 and the 2013 Local
+        # Authority (Public Health, Health and Wellbeing Boards and Health Scrutiny) Regulations) —
+        # and always the duty to involve as well, so "substantial variation" alone is not a choice.
+        DUTY_TO_INVOLVE = "duty_to_involve", "Duty to involve (NHS Act 2006, section 14Z45)"
+        SUBSTANTIAL_VARIATION = "substantial_variation", (
+            "Duty to involve and substantial variation (sections 14Z45 and 244: health scrutiny consulted)")
+        NONE = "none", "No statutory duty: good-practice engagement"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True, help_text="What the activity is about, in a few sentences.")
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="activities")
+    topics = models.ManyToManyField("crm.Topic", blank=True, related_name="+")
+    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activities_led")
+    followers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="activities_followed")
+    localities = models.ManyToManyField("crm.Locality", blank=True, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    legal_basis = models.CharField(max_length=30, choices=LegalBasis.choices, default=LegalBasis.DUTY_TO_INVOLVE)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    completed_on = models.DateField(null=True, blank=True, help_text="Set when completed; cleared on reopening.")
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    equality_analysis_done = models.BooleanField(default=False)
+    equality_analysis_on = models.DateField(null=True, blank=True)
+    equality_analysis_reference = models.CharField(max_length=200, blank=True,
+                                                   help_text="Where the equality analysis is kept.")
+    groups_expected_affected = models.JSONField(
+        default=list, blank=True, help_text="Codes from EXPECTED_AFFECTED_GROUPS (validated by segments.activities).")
+    events = models.ManyToManyField(Event, blank=True, related_name="activities")
+    themes_heard = models.TextField(blank=True)
+    you_said = models.TextField(blank=True)
+    we_did = models.TextField(blank=True)
+    feedback_published_on = models.DateField(null=True, blank=True)
+    feedback_sent_at = models.DateTimeField(null=True, blank=True, help_text="Last feedback email to participants.")
+    feedback_sent_count = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "activities"
+        permissions = [
+            ("change_any_activity", "Can edit any activity, not only the ones they lead"),
+            ("view_activity_reports", "Can view engagement activity reports"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(equality_analysis_done=False, equality_analysis_on__isnull=True)
+                | Q(equality_analysis_done=True, equality_analysis_on__isnull=False),
+                name="activity_equality_analysis_dated"),
+            models.CheckConstraint(
+                condition=Q(status="completed", completed_on__isnull=False) | (
+                    ~Q(status="completed") & Q(completed_on__isnull=True)),
+                name="activity_completed_dated"),
+            models.CheckConstraint(
+                condition=Q(status__in=["planned", "in_progress", "completed"]), name="activity_status_known"),
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True) | Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="activity_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(feedback_sent_at__isnull=True, feedback_sent_count__isnull=True)
+                | Q(feedback_sent_at__isnull=False, feedback_sent_count__isnull=False),
+                name="activity_feedback_sent_counted"),
+        ]
+        indexes = [models.Index(fields=["status", "programme"], name="activity_status_idx")]
+
+    def __str__(self):
+        return self.title
+
+
+class ActivityParticipant(models.Model):
+    """A named person who took part without a linked event (e.g. a survey respondent who gave their details)."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="participants")
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="activity_participations")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["activity", "contact"], name="activity_participant_unique")]
+        indexes = [models.Index(fields=["contact", "activity"], name="activity_part_contact_idx")]
+
+    def __str__(self):
+        return f"Participant {self.pk}"
+
+
+class ActivityHeadcount(models.Model):
+    """Anonymous people who took part ("34 at the drop-in at Bootle Strand"), optionally with a breakdown
+    of their equality answers: {characteristic: {category code: count}} over crm.EqualityProfile's
+    fields and categories (validated by segments.activities)."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="headcounts")
+    locality = models.ForeignKey("crm.Locality", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    label = models.CharField(max_length=200)
+    count = models.PositiveIntegerField()
+    equality_breakdown = models.JSONField(default=dict, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(count__gte=1), name="activity_headcount_positive")]
+
+    def __str__(self):
+        return self.label

@@ -1,7 +1,7 @@
 """Thin Huey tasks for segments: the services do the work."""
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from crm.audit import Actor
 from segments import exports
@@ -11,3 +11,11 @@ from segments import exports
 def delete_expired_exports():
     """Hourly: invitation-list files whose 7-day link has expired are deleted from disk."""
     return exports.delete_expired_exports(actor=Actor.system())
+
+
+@db_task(retries=3, retry_delay=60)
+def send_activity_notification(**payload) -> int:
+    """An activity was created or changed status: email its lead and followers (after commit)."""
+    from segments.activity_notifications import send_notifications  # noqa: PLC0415
+
+    return send_notifications(**payload)

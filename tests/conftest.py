@@ -104,6 +104,8 @@ def _after_flush(sender, using, **kwargs):
     apply_roles(Group, Permission, segment_roles.SEGMENT_ROLE_PERMISSIONS)
     import_roles = importlib.import_module("segments.migrations.0004_import_permissions")
     apply_roles(Group, Permission, import_roles.IMPORT_ROLE_PERMISSIONS)
+    activity_roles = importlib.import_module("segments.migrations.0007_activity_permissions")
+    apply_roles(Group, Permission, activity_roles.ACTIVITY_ROLE_PERMISSIONS)
 
 
 def pytest_configure(config):
