@@ -25,7 +25,7 @@ VIEW_IMPORTS, IMPORT = "segments.view_contactimport", "segments.import_contacts"
 TEMPLATE_HEADER = ["email", "name", "postcode", "topics", "bulletin", "events", "involvement"]
 TEMPLATE_EXAMPLE = ["someone@example.org", "Sam Example", "L20 3NJ", "dementia; cancer", "yes", "yes", ""]
 ACTION_WORDS = {"create": "New people", "update": "People whose details or consent change",
-                "unchanged": "Already up to date", "rejected": "Left out"}
+                "unchanged": "Already up to date", "rejected": "Rejected"}
 
 
 @staff_view(VIEW_IMPORTS)
@@ -92,6 +92,8 @@ def import_detail(request, public_id):
         context["samples"] = [] if sample is None else [
             (ACTION_WORDS[action], rows) for action, rows in sample.samples.items() if rows]
         return render(request, "segments/imports/preview.html", context)
+    context["consents"] = [(purpose.capitalize(), n["given"], n["withdrawn"])
+                           for purpose, n in record.counts.get("consents", {}).items()]
     return render(request, "segments/imports/done.html", context)
 
 

@@ -49,6 +49,7 @@ def test_upload_preview_confirm_and_the_list(engagement):
     assert Contact.objects.count() == 2
     done = engagement.get(response.url).content.decode()
     assert "<h1>Imported</h1>" in done and "Box 12, Bootle office" in done
+    assert "Consent recorded" in done
     listing = engagement.get(reverse("segments:import_list")).content.decode()
     assert "signups.csv" in listing and "Imported" in listing
 
