@@ -127,3 +127,10 @@ def test_the_command_counts_rows_in_its_progress_bar(staff_user, tmp_path):
     # 3 rows, read once to preview and once to confirm: 6 rows of progress.
     assert "6/6" in err.getvalue() and "row" in err.getvalue()
     assert Contact.objects.count() == 3
+
+
+def test_a_file_over_10_mb_is_refused_on_the_form(engagement):
+    big = b"email\n" + b"someone@example.org\n" * (10 * 1024 * 1024 // 20 + 1)
+    response = _post(engagement, big)
+    assert "The file must be smaller than 10 MB" in response.content.decode()
+    assert not ContactImport.objects.exists()
