@@ -18,6 +18,7 @@ from consent.ledger import PERSONS_OWN_METHODS, ConsentRefused
 from consent.models import ConsentEvent, ConsentState, ConsentStatement, Purpose, Suppression
 from consent.selectors import current_statement
 from crm.audit import Actor, record_audit
+from crm.bulk_sql import in_list
 from crm.models import Contact
 from crm.normalise import address_hash, address_hashes, normalise_email
 
@@ -67,7 +68,7 @@ def record_consent_for_many(*, contact_ids: Iterable[int], purpose: Purpose | st
         skipped = dict.fromkeys(wanted - set(hashes), "No such contact")
         statuses = _statuses(hashes, purpose)
         suppressed = {h for h, _ in ledger.active_suppressions(hashes=hashes.values(), purpose_ids=[purpose.pk])}
-        events = []
+        recorded = []
         for contact_id, email_hash in sorted(hashes.items()):
             status = statuses.get(contact_id)
             refusal = ("Already withdrawn" if action == Action.WITHDRAWN and status == Status.WITHDRAWN else
@@ -76,23 +77,23 @@ def record_consent_for_many(*, contact_ids: Iterable[int], purpose: Purpose | st
             if refusal:
                 skipped[contact_id] = refusal
                 continue
-            events.append(ledger.new_event(contact_id=contact_id, purpose=purpose, action=action, statement=statement,
-                                           method=method, actor=actor, occurred_at=occurred_at, now=now,
-                                           evidence_reference=evidence_reference))
-        ConsentEvent.objects.bulk_create(events, batch_size=1000)
-        ledger.sync_suppressions(ledger.refold((e.contact_id, purpose.pk) for e in events), hashes, now)
+            recorded.append(contact_id)
+        ledger.insert_events(contact_ids=recorded, purpose=purpose, action=action, statement=statement, method=method,
+                             actor=actor, occurred_at=occurred_at, now=now, evidence_reference=evidence_reference)
+        ledger.sync_suppressions(ledger.refold((contact_id, purpose.pk) for contact_id in recorded), hashes, now)
         record_audit(actor=actor, action=f"consent.{action}_many", object_type="consent.purpose",
                      object_id=purpose.code,
                      changes={"purpose": purpose.code, "method": method, "statement_version": statement.version,
-                              "recorded": len(events), "skipped": len(skipped)})
-    return BulkConsentResult(recorded=tuple(e.contact_id for e in events), skipped=skipped)
+                              "recorded": len(recorded), "skipped": len(skipped)})
+    return BulkConsentResult(recorded=tuple(recorded), skipped=skipped)
 
 
 def _statuses(hashes: dict[int, str], purpose: Purpose) -> dict[int, str]:
     ids = list(hashes)
     statuses = {}
     for start in range(0, len(ids), ledger.CHUNK):
-        statuses.update(ConsentState.objects.filter(contact_id__in=ids[start:start + ledger.CHUNK], purpose=purpose)
+        part = ids[start:start + ledger.CHUNK]
+        statuses.update(ConsentState.objects.filter(in_list(ConsentState, "contact_id", part), purpose=purpose)
                         .values_list("contact_id", "status"))
     return statuses
 

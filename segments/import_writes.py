@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.utils import timezone
 
+from crm.bulk_sql import in_list
 from crm.models import Contact, Locality
 from crm.normalise import address_hash, outward_code
 
@@ -36,7 +37,7 @@ class Held(NamedTuple):
 
 
 def held_contacts(emails: list[str]) -> dict[str, Held]:
-    rows = Contact.objects.filter(email_normalised__in=emails).values_list(
+    rows = Contact.objects.filter(in_list(Contact, "email_normalised", emails)).values_list(
         "pk", "email_normalised", "name", "postcode", "locality_id")
     return {row[1]: Held._make(row) for row in rows}
 
@@ -57,7 +58,7 @@ def create_contacts(creates: list[dict], record) -> int:
              # staff-recorded consent with evidence counts as confirmation
              "source": Contact.Source.IMPORT, "confirmed_at": confirmed_at} for c in creates]
     insert_contacts(rows)
-    ids = dict(Contact.objects.filter(email_normalised__in=[c["email"] for c in creates]).values_list(
+    ids = dict(Contact.objects.filter(in_list(Contact, "email_normalised", [c["email"] for c in creates])).values_list(
         "email_normalised", "pk"))
     add_topic_links([(ids[c["email"]], t) for c in creates for t in c["topics"]])
     return len(rows)

@@ -31,6 +31,7 @@ from django.utils import timezone
 from consent import services as consent_services
 from consent.models import ConsentEvent, ConsentState, ConsentStatement, Purpose, Suppression
 from crm.audit import Actor, record_audit
+from crm.bulk_sql import in_list
 from crm.models import Contact, Topic
 from crm.normalise import address_hashes, normalise_email, normalise_postcode
 from crm.validators import has_control_characters
@@ -293,7 +294,8 @@ def _classify(rows: list[tuple[RowOutcome, dict]], plan: ChunkWork) -> None:
 
 def _topics_of(ids) -> dict[int, set[int]]:
     links: dict[int, set[int]] = {}
-    for contact_id, topic_id in Contact.topics.through.objects.filter(contact_id__in=ids).values_list(
+    through = Contact.topics.through
+    for contact_id, topic_id in through.objects.filter(in_list(through, "contact_id", ids)).values_list(
             "contact_id", "topic_id"):
         links.setdefault(contact_id, set()).add(topic_id)
     return links
@@ -301,7 +303,7 @@ def _topics_of(ids) -> dict[int, set[int]]:
 
 def _states_of(ids) -> dict[int, dict[str, str]]:
     states: dict[int, dict[str, str]] = {}
-    for contact_id, code, status in ConsentState.objects.filter(contact_id__in=ids).values_list(
+    for contact_id, code, status in ConsentState.objects.filter(in_list(ConsentState, "contact_id", ids)).values_list(
             "contact_id", "purpose__code", "status"):
         states.setdefault(contact_id, {})[code] = status
     return states
@@ -313,7 +315,7 @@ def _suppressed(hashes: set[str]) -> dict[str, set[tuple[str, str]]]:
     hashes = list(hashes)
     for start in range(0, len(hashes), CHUNK):
         for email_hash, reason, purpose in Suppression.objects.filter(
-                address_hash__in=hashes[start:start + CHUNK], lifted_at__isnull=True).values_list(
+                in_list(Suppression, "address_hash", hashes[start:start + CHUNK]), lifted_at__isnull=True).values_list(
                 "address_hash", "reason", "purpose__code"):
             found.setdefault(email_hash, set()).add((reason, purpose))
     return found
@@ -491,7 +493,8 @@ def cancel_import(*, record: ContactImport, actor: Actor) -> None:
 
 def _apply_consents(plan: ChunkWork, record: ContactImport, actor: Actor) -> dict[str, dict[str, int]]:
     emails = {e for wanted in plan.consents.values() for group in wanted.values() for e in group}
-    ids = dict(Contact.objects.filter(email_normalised__in=emails).values_list("email_normalised", "pk"))
+    ids = dict(Contact.objects.filter(in_list(Contact, "email_normalised", list(emails))).values_list(
+        "email_normalised", "pk"))
     occurred_at = datetime.combine(record.collected_on, time(12), tzinfo=LONDON)
     reference = f"{record.evidence_reference} (import {record.public_id})"[:200]
     counts = {}
