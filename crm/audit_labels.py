@@ -131,6 +131,7 @@ ACTION_LABELS: dict[str, str] = {
     "import.previewed": "Contact import previewed",
     "import.confirmed": "Contact import confirmed",
     "import.cancelled": "Contact import cancelled",
+    "baseline.uploaded": "Population baseline uploaded",
 }
 
 
@@ -178,6 +179,7 @@ OBJECT_KINDS: dict[str, ObjectKind] = {
     "crm.auditentry": ObjectKind("The audit log", load=False),
     "crm.locality": ObjectKind("Localities", load=False),
     "crm.topic": ObjectKind("Topic", name=lambda t: f"Topic {t.name}"),
+    "crm.populationbaseline": ObjectKind("Population baseline", name=lambda b: f"Population baseline for {b.area_name}"),
     "consent.purpose": ObjectKind("Consent purposes", load=False),
     "consent.suppression": ObjectKind("Suppression list", load=False),
     "consent.retention": ObjectKind("Retention check", load=False),

@@ -391,3 +391,22 @@ class StaffRoleRequest(models.Model):
 
     def __str__(self):
         return f"{self.get_change_display()} {self.role} ({self.get_status_display()})"
+
+
+class PopulationBaseline(models.Model):
+    """A census baseline uploaded for another area (the documented CSV, checked by
+    ``crm.organisation.read_baseline``). The newest one is the report's baseline; with none, the
+    organisation file's is used (``crm.census``). Kept, never edited: a report can say which it used."""
+
+    area_name = models.CharField(max_length=200, help_text="As the file names it, e.g. 'Knowsley (E08000011)'.")
+    content = models.TextField(help_text="The CSV as uploaded (UTF-8, without a byte-order mark).")
+    sha256 = models.CharField(max_length=64)
+    residents = models.PositiveIntegerField(help_text="The sex rows added up: the area's usual residents.")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self):
+        return self.area_name

@@ -17,7 +17,7 @@ from django.db.models import Count, Q, QuerySet
 
 from consent.models import Purpose
 from consent.selectors import contacts_reachable_for
-from crm.census import population_baseline
+from crm.census import report_baseline
 from crm.models import Contact, EqualityProfile, Locality
 from segments.models import Invitation
 
@@ -121,7 +121,7 @@ def people(*, population: str, start: datetime | None = None, end: datetime | No
 
 def representation(*, population: str = "reachable", start=None, end=None, event_ids=None) -> list[Table]:
     counted = people(population=population, start=start, end=end, event_ids=event_ids)
-    baseline = population_baseline()
+    baseline = report_baseline()
     return [_table(name, counted, baseline) for name in CHARACTERISTICS]
 
 

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from segments import views_events, views_exports, views_imports, views_public, views_segments
+from segments import views_baselines, views_events, views_exports, views_imports, views_public, views_segments
 
 app_name = "segments"
 urlpatterns = [
@@ -33,6 +33,8 @@ urlpatterns = [
     path("staff/imports/<uuid:public_id>/", views_imports.import_detail, name="import_detail"),
     path("staff/imports/<uuid:public_id>/confirm/", views_imports.import_confirm, name="import_confirm"),
     path("staff/imports/<uuid:public_id>/cancel/", views_imports.import_cancel, name="import_cancel"),
+    # Staff: the census baseline the representation report compares with
+    path("staff/representation/baseline/", views_baselines.baseline_upload, name="baseline_upload"),
     # Public: the event page and RSVP links
     path("events/rsvp/<str:token>/", views_public.rsvp, name="rsvp"),
     path("events/<uuid:public_id>/", views_public.public_event, name="public_event"),

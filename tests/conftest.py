@@ -106,6 +106,8 @@ def _after_flush(sender, using, **kwargs):
     apply_roles(Group, Permission, import_roles.IMPORT_ROLE_PERMISSIONS)
     activity_roles = importlib.import_module("segments.migrations.0007_activity_permissions")
     apply_roles(Group, Permission, activity_roles.ACTIVITY_ROLE_PERMISSIONS)
+    baseline_roles = importlib.import_module("crm.migrations.0010_baseline_permissions")
+    apply_roles(Group, Permission, baseline_roles.BASELINE_ROLE_PERMISSIONS)
 
 
 def pytest_configure(config):

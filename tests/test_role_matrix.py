@@ -618,3 +618,13 @@ def _matrix_import(o):
 
 
 OBJECTS["import"] = (lambda o: {"public_id": _matrix_import(o).public_id}, lambda: {"public_id": uuid.uuid4()})
+
+
+# --- population baseline upload (appended by the representation report's author) ---------------------------
+# Another area's census baseline changes every report's comparison figures: Administrators (who set the
+# system up) and Data protection (who answer for the equality figures) upload it; nobody else. An empty POST
+# answers with the form's errors (200).
+PAGES += [
+    ("segments:baseline_upload", None, "GET", only(D, A)),
+    ("segments:baseline_upload", None, "POST", only(D, A)),
+]
