@@ -19,6 +19,7 @@ from consent.staff.api import router as consent_staff_router
 from crm.api_schemas import VALIDATION_DETAIL, error_description, field_errors
 from crm.staff.api import router as crm_staff_router
 from segments.api import router as segments_router
+from segments.api_activities import router as activities_router
 
 NOT_AUTHENTICATED = "Send a valid personal API token: Authorization: Bearer mynhs_…"
 NOT_PERMITTED = "You do not have permission to do this."
@@ -94,3 +95,4 @@ api.add_router("/staff/", crm_staff_router)
 api.add_router("/staff/contacts", consent_staff_router)
 api.add_router("/staff/bulletins", bulletins_staff_router)
 api.add_router("/segments", segments_router)
+api.add_router("/activities", activities_router)

@@ -9,8 +9,8 @@ Status moves planned → in progress → completed. Two moves back are allowed b
 progress → planned (it did not start after all) and completed → in progress (reopened, e.g. for a
 second round of feedback; the completion date is cleared and set again when it completes).
 
-Anonymous headcounts and named participants are in ``segments.activity_evidence``; the emails to the
-lead and followers in ``segments.activity_notifications``.
+Anonymous headcounts, named participants and linked events are in ``segments.activity_evidence``; the
+emails to the lead and followers in ``segments.activity_notifications``.
 """
 
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from crm.audit import Actor, record_audit
@@ -124,6 +124,59 @@ def activities_visible_to(user) -> QuerySet[Activity]:
     if not can_view(user):
         return Activity.objects.none()
     return Activity.objects.select_related("programme", "lead")
+
+
+def activity_for_edit(user, pk: int) -> Activity:
+    """The activity ``user`` may edit, for a page or API route that changes it.
+
+    Someone who may edit any activity gets Activity.DoesNotExist (a 404) for a missing one. Anyone else
+    gets PermissionDenied both for another lead's activity and for one that does not exist: "not yours"
+    is the same answer whether or not it exists.
+    """
+    activity = Activity.objects.select_related("programme", "lead").filter(pk=pk).first()
+    if activity is None:
+        if user is not None and user.has_perm(CHANGE) and user.has_perm(CHANGE_ANY):
+            raise Activity.DoesNotExist
+        raise PermissionDenied("Only the activity's lead or the engagement team can change this activity")
+    if not can_edit(user, activity):
+        raise PermissionDenied("Only the activity's lead or the engagement team can change this activity")
+    return activity
+
+
+# Sort keys a list may ask for: key → ordering (a "-" prefix on the key reverses it).
+SORTS = {
+    "title": ("title", "pk"),
+    "programme": ("programme__name", "title", "pk"),
+    "status": ("status_order", "title", "pk"),
+    "starts": ("starts_on", "title", "pk"),
+    "updated": ("updated_at", "pk"),
+}
+
+
+def filter_activities(activities: QuerySet[Activity], *, status: str = "", programme=None, locality=None,
+                      kind: str = "", lead=None, sort: str = "-updated") -> QuerySet[Activity]:
+    """The list page's and the API's filters (all optional) and sort (an unknown key sorts by -updated)."""
+    if status:
+        activities = activities.filter(status=status)
+    if programme is not None:
+        activities = activities.filter(programme=programme)
+    if locality is not None:
+        activities = activities.filter(localities=locality)
+    if kind:
+        activities = activities.filter(kind=kind)
+    if lead is not None:
+        activities = activities.filter(lead=lead)
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    if key not in SORTS:
+        key, descending = "updated", True
+    # Planned, in progress, completed: the order work goes in, not the alphabet.
+    activities = activities.annotate(status_order=Case(
+        *(When(status=value, then=Value(index)) for index, value in enumerate(Status.values)),
+        output_field=IntegerField()))
+    fields = SORTS[key]
+    if descending:
+        fields = tuple(f"-{name}" for name in fields)
+    return activities.order_by(*fields).distinct()
 
 
 # --- writes -------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Evidence of who took part in an activity: anonymous headcounts, named participants, linked events.
 
 Every write goes through the edit policy in ``segments.activities`` (the lead, or the engagement team)
-and is audited. Audit entries never carry names or addresses: the contact is identified by the
-participant row, the headcount by its own id.
+and is audited. Audit entries never carry names or addresses: a named participant's entry holds only the
+contact's id (the audit page hides it), a headcount's only its number.
 
 A headcount's equality breakdown is ``{characteristic: {category code: count}}`` over
 ``crm.EqualityProfile.ANSWER_FIELDS`` and those fields' categories (ONS Census 2021). Per
@@ -84,7 +84,7 @@ def add_headcount(*, activity: Activity, actor: Actor, label: str, count: int, l
                                                      locality=locality, equality_breakdown=breakdown,
                                                      added_by=actor.user)
         record_audit(actor=actor, action="activity.headcount_added", obj=activity, summary=activity.title,
-                     changes={"headcount": headcount.pk, "count": count})
+                     changes={"count": count})
     return headcount
 
 
@@ -96,7 +96,7 @@ def remove_headcount(*, headcount: ActivityHeadcount, actor: Actor) -> None:
         deleted, _ = ActivityHeadcount.objects.filter(pk=headcount.pk).delete()
         if deleted:
             record_audit(actor=actor, action="activity.headcount_removed", obj=activity, summary=activity.title,
-                         changes={"headcount": headcount.pk, "count": count})
+                         changes={"count": count})
 
 
 # --- named participants ---------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def add_participant(*, activity: Activity, contact: Contact, actor: Actor) -> tu
         except IntegrityError:  # added at the same moment by someone else
             return ActivityParticipant.objects.get(activity=activity, contact=contact), False
         record_audit(actor=actor, action="activity.participant_added", obj=activity, summary=activity.title,
-                     changes={"participant": participant.pk, "contact": contact.pk})
+                     changes={"contact": contact.pk})
     return participant, True
 
 

@@ -16,3 +16,19 @@ class SegmentsConfig(AppConfig):
         from segments.personal_data import contact_panel  # noqa: PLC0415
 
         register_contact_panel("event_invitations", "segments/_contact_panel.html", contact_panel)
+
+        # Engagement activities: named participants are personal data (subject access, erasure, contact page).
+        from segments.personal_data import (  # noqa: PLC0415
+            activity_panel,
+            activity_participations_of,
+            erase_activity_participations,
+        )
+
+        register_personal_data_section("activity_participations", activity_participations_of)
+        register_erasure_step("activity_participations", erase_activity_participations)
+        register_contact_panel("activity_participations", "segments/activities/_contact_panel.html", activity_panel)
+
+        # The audit page names activity entries in sentences.
+        from segments.activity_audit import register_audit_labels  # noqa: PLC0415
+
+        register_audit_labels()

@@ -1,7 +1,7 @@
 """The segments app's rows about one person, for subject access and erasure (consent.registry)."""
 
 from crm.models import Contact
-from segments.models import Invitation
+from segments.models import ActivityParticipant, Invitation
 
 
 def _when(value) -> str | None:
@@ -42,3 +42,33 @@ def contact_panel(contact: Contact) -> dict:
     rows = (Invitation.objects.filter(contact=contact).select_related("event", "export")
             .order_by("-event__starts_at")[:100])
     return {"invitations": list(rows), "total": Invitation.objects.filter(contact=contact).count()}
+
+
+# --- engagement activities: named participants (ActivityParticipant) --------------------------------
+
+def activity_participations_of(contact: Contact) -> list[dict]:
+    """Every activity the person was recorded as taking part in (not event attendance: see invitations)."""
+    rows = (ActivityParticipant.objects.filter(contact=contact).select_related("activity", "activity__programme")
+            .order_by("added_at"))
+    return [
+        {
+            "activity": p.activity.title,
+            "kind": p.activity.get_kind_display(),
+            "programme": p.activity.programme.name,
+            "recorded_at": _when(p.added_at),
+        }
+        for p in rows
+    ]
+
+
+def erase_activity_participations(contact: Contact) -> dict:
+    """Delete the person's participant rows; the activities' anonymous headcounts name nobody and stay."""
+    deleted, _ = ActivityParticipant.objects.filter(contact=contact).delete()
+    return {"activity_participations": deleted}
+
+
+def activity_panel(contact: Contact) -> dict:
+    """The staff contact page's "Engagement activities" panel (segments/activities/_contact_panel.html)."""
+    rows = (ActivityParticipant.objects.filter(contact=contact).select_related("activity", "activity__programme")
+            .order_by("-added_at")[:100])
+    return {"participations": list(rows)}

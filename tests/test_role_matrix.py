@@ -10,6 +10,8 @@ test: weakening a decorator or a group must make a row here fail.
 - Data protection: contacts (read), equality answers, consent recording, consent wording,
   subject access, erasure, retention review, the audit log; cannot add, correct or merge contacts.
 - Administrator: staff accounts, roles and their API tokens; no people's records.
+- Commissioner: the dashboard and engagement activities (every one seen, only their own changed);
+  no people's records.
 - Anonymous visitors are sent to sign-in, and signed-in staff without a verified second factor to
   verification, on every guarded route and method.
 
@@ -36,7 +38,8 @@ from django.utils import timezone
 pytestmark = pytest.mark.django_db
 
 C, E, D, A = "Communications", "Engagement", "Data protection", "Administrator"
-ROLES = (C, E, D, A)
+K = "Commissioner"
+ROLES = (C, E, D, A, K)
 ANON, UNVERIFIED = "anonymous", "without second factor"
 EVERYONE = ROLES
 
@@ -396,7 +399,8 @@ API = [
 
 def _api_url(path: str, objects) -> str:
     return path.format(public_id=objects["contact"].public_id, missing_id=uuid.uuid4(),
-                       comment_id=objects["bulletin comment"].pk)
+                       comment_id=objects["bulletin comment"].pk,
+                       activity_id=_matrix_activity_id(objects) if "{activity_id}" in path else 0)
 
 
 def _call(method: str, url: str, raw: str | None):
@@ -541,6 +545,9 @@ PAGES += [
     ("segments:event_walk_in", "event", "POST", only(E)),
     ("segments:event_attendance_upload", "event", "GET", only(E)),
     ("segments:event_attendance_upload", "event", "POST", only(E)),
+    # An email invitation to the event goes through the bulletin pipeline: Communications writes it.
+    ("bulletins:new_invitation", "event", "GET", only(C)),
+    ("bulletins:new_invitation", "event", "POST", only(C)),
 ]
 
 
@@ -628,3 +635,111 @@ PAGES += [
     ("segments:baseline_upload", None, "GET", only(D, A)),
     ("segments:baseline_upload", None, "POST", only(D, A)),
 ]
+
+
+# --- engagement activities (appended by the activities' author) ----------------------------------------------
+# Everyone who works with engagement evidence sees every activity: Engagement, Commissioners (read-only on
+# people, DESIGN.md), Communications (it sends the "you said, we did" feedback) and Data protection.
+# Administrators do not. Only Engagement creates activities. Changing one needs its lead or Engagement:
+# the matrix's activity is led by an Engagement member, so a Commissioner gets 403 on every page that
+# changes it (a Commissioner's own activity: tests/test_activity_pages.py). Named participants (people's
+# names) are added and removed only by staff who work with contact records. POST-only routes answer GET
+# with 405 to anyone holding their permissions (a Commissioner too: the method is checked before whose
+# activity it is). Empty POSTs: forms answer with their errors (200), status goes back with a message
+# (302), linked events are saved as "none" (302).
+K_ALL = (C, E, D, K)
+PAGES += [
+    ("segments:activity_list", None, "GET", only(*K_ALL)),
+    ("segments:activity_list", None, "POST", only(*K_ALL)),
+    ("segments:activity_new", None, "GET", only(E)),
+    ("segments:activity_new", None, "POST", only(E)),
+    ("segments:activity_detail", "activity", "GET", only(*K_ALL)),
+    ("segments:activity_detail", "activity", "POST", only(*K_ALL)),
+    ("segments:activity_edit", "activity", "GET", only(E)),
+    ("segments:activity_edit", "activity", "POST", only(E)),
+    ("segments:activity_status", "activity", "GET", only(E, K, ok=405)),
+    ("segments:activity_status", "activity", "POST", only(E, ok=302)),
+    ("segments:activity_headcount_add", "activity", "GET", only(E)),
+    ("segments:activity_headcount_add", "activity", "POST", only(E)),
+    ("segments:activity_headcount_remove", "headcount", "GET", only(E, K, ok=405)),
+    ("segments:activity_headcount_remove", "headcount", "POST", only(E, ok=302)),
+    ("segments:activity_participant_add", "activity", "GET", only(E)),
+    ("segments:activity_participant_add", "activity", "POST", only(E)),
+    ("segments:activity_participant_remove", "participant", "GET", only(E, ok=405)),
+    ("segments:activity_participant_remove", "participant", "POST", only(E, ok=302)),
+    ("segments:activity_events", "activity", "GET", only(E)),
+    ("segments:activity_events", "activity", "POST", only(E, ok=302)),
+]
+
+
+def _matrix_activity(o):
+    from crm.audit import Actor
+    from segments import activities
+    from segments.models import Programme
+
+    programme, _ = Programme.objects.get_or_create(name="Matrix programme")
+    return activities.create_activity(actor=Actor.staff(o["account"]), title="Matrix activity",
+                                      programme=programme, kind="survey", lead=o["account"])
+
+
+def _matrix_headcount(o):
+    from segments.models import ActivityHeadcount
+
+    activity = _matrix_activity(o)
+    return ActivityHeadcount.objects.create(activity=activity, label="Matrix stall", count=3, added_by=o["account"])
+
+
+def _matrix_participant(o):
+    from segments.models import ActivityParticipant
+
+    return ActivityParticipant.objects.create(activity=_matrix_activity(o), contact=o["contact"],
+                                              added_by=o["account"])
+
+
+def _pk_and(row, key):
+    return {"pk": row.activity_id, key: row.pk}
+
+
+OBJECTS.update({
+    "activity": (lambda o: {"pk": _matrix_activity(o).pk}, lambda: {"pk": MISSING_ID}),
+    "headcount": (lambda o: _pk_and(_matrix_headcount(o), "headcount_id"),
+                  lambda: {"pk": MISSING_ID, "headcount_id": MISSING_ID}),
+    "participant": (lambda o: _pk_and(_matrix_participant(o), "participant_id"),
+                    lambda: {"pk": MISSING_ID, "participant_id": MISSING_ID}),
+})
+
+# The activities API, same policy. {activity_id}: an activity led by an Engagement member. Empty bodies:
+# creating is invalid input (422) for Engagement; an empty change changes nothing (200) for Engagement and
+# is refused (403) to a Commissioner, who does not lead it; a status change without a status is invalid
+# input (422) for anyone holding the change permission, a Commissioner too (the body is checked before
+# whose activity it is; with a status they get 403: tests/test_activity_api.py).
+API += [
+    ("GET", "/api/v1/activities", only(*K_ALL)),
+    ("POST", "/api/v1/activities", only(E, ok=422)),
+    ("GET", "/api/v1/activities/{activity_id}", only(*K_ALL)),
+    ("PATCH", "/api/v1/activities/{activity_id}", only(E)),
+    ("POST", "/api/v1/activities/{activity_id}/status", only(E, K, ok=422)),
+]
+
+
+def _matrix_activity_id(objects) -> int:
+    if "activity" not in objects:
+        objects["activity"] = _matrix_activity(objects)
+    return objects["activity"].pk
+
+
+def test_every_activity_api_route_has_a_row():
+    from ninja.utils import normalize_path
+
+    from crm.api import api
+
+    base = reverse("api:api-root")
+    rows = {(method, path) for method, path, _expected in API}
+    routes = set()
+    for prefix, router in api._routers:
+        for path, path_view in router.path_operations.items():
+            full = re.sub(r"{\w+:(\w+)}", r"{\1}", normalize_path(f"{base}{prefix}{path}")).rstrip("/")
+            if full.startswith(f"{base}activities"):
+                routes.update((method, full) for operation in path_view.operations for method in operation.methods)
+    assert len(routes) == 5, routes
+    assert not routes - rows, f"Add these to API in {__name__}: {sorted(routes - rows)}"
