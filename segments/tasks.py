@@ -14,8 +14,8 @@ def delete_expired_exports():
 
 
 @db_task(retries=3, retry_delay=60)
-def send_activity_notification(**payload) -> int:
-    """An activity was created or changed status: email its lead and followers (after commit)."""
-    from segments.activity_notifications import send_notifications  # noqa: PLC0415
+def send_activity_notification(**payload) -> bool:
+    """An activity was created or changed status: email one of its lead and followers (queued after commit)."""
+    from segments.activity_notifications import send_notification  # noqa: PLC0415
 
-    return send_notifications(**payload)
+    return send_notification(**payload)

@@ -245,3 +245,25 @@ def test_locality_list_saved(make_activity):
     bootle = Locality.objects.first()
     activity = make_activity(localities=[bootle])
     assert list(activity.localities.all()) == [bootle]
+
+
+def test_one_email_each_and_none_to_inactive_or_addressless_staff(programme, engagement, commissioner, staff_user,
+                                                                  django_capture_on_commit_callbacks):
+    gone = staff_user("Communications", email="gone@nhs.example")
+    no_address = staff_user("Communications")
+    no_address.email = ""
+    no_address.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        activity = activities.create_activity(actor=Actor.staff(engagement), title="Dental access survey",
+                                              programme=programme, kind="survey", lead=commissioner,
+                                              followers=[commissioner, gone, no_address])
+    assert [m.to for m in mail.outbox] == [[commissioner.email], ["gone@nhs.example"]]  # the lead once
+    mail.outbox.clear()
+    gone.is_active = False
+    gone.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        activities.change_status(activity=activity, status="in_progress", actor=Actor.staff(engagement))
+    assert [m.to for m in mail.outbox] == [[commissioner.email]]
+    assert "Hello Cara Commission" in mail.outbox[0].body
+    assert "changed “Dental access survey”" not in mail.outbox[0].body  # plain text uses straight quotes
+    assert 'Erin Engage changed "Dental access survey" from planned to in progress.' in mail.outbox[0].body
