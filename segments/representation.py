@@ -13,10 +13,9 @@ non-zero cell is hidden too — so no hidden count can be worked out by subtract
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
-from consent.models import Purpose
-from consent.selectors import contacts_reachable_for
+from consent.models import ConsentState, Purpose
 from crm.census import report_baseline
 from crm.models import Contact, EqualityProfile, Locality
 from segments.models import Invitation
@@ -96,10 +95,8 @@ def people(*, population: str, start: datetime | None = None, end: datetime | No
            event_ids=None) -> QuerySet[Contact]:
     """The people a report counts: the chosen population, only those whose monitoring consent allows it."""
     if population == "reachable":
-        reachable = Q()
-        for code in (Purpose.Code.BULLETIN, Purpose.Code.EVENTS, Purpose.Code.INVOLVEMENT):
-            reachable |= Q(pk__in=contacts_reachable_for(purpose=code).values("pk"))
-        base = Contact.objects.filter(reachable)
+        base = Contact.objects.filter(pk__in=_reachable_ids(Purpose.Code.BULLETIN, Purpose.Code.EVENTS,
+                                                            Purpose.Code.INVOLVEMENT))
     elif population in ("invited", "attended"):
         invitations = Invitation.objects.all()
         if population == "invited":
@@ -115,19 +112,29 @@ def people(*, population: str, start: datetime | None = None, end: datetime | No
         base = Contact.objects.filter(pk__in=invitations.values("contact_id"))
     else:
         raise ValueError(f"Unknown population {population!r}; choose one of {', '.join(POPULATIONS)}")
-    monitored = contacts_reachable_for(purpose=Purpose.Code.EQUALITY_MONITORING).values("pk")
+    monitored = _reachable_ids(Purpose.Code.EQUALITY_MONITORING)
     return base.order_by().filter(pk__in=monitored)
+
+
+def _reachable_ids(*codes: str) -> QuerySet[ConsentState]:
+    """Ids of people reachable for any of these purposes (as ``contacts_reachable_for``: granted, not
+    suppressed), read from the state rows alone: one range of consent_state_reach_idx per purpose and
+    one IN for them all. (An OR of ``pk IN contacts_reachable_for(...)``, each joining the contacts
+    again, read 1,000,000 contacts once per purpose.)"""
+    return ConsentState.objects.order_by().filter(
+        purpose_id__in=Purpose.objects.order_by().filter(code__in=codes).values("pk"),
+        status=ConsentState.Status.GRANTED, suppressed=False).values("contact_id")
 
 
 def representation(*, population: str = "reachable", start=None, end=None, event_ids=None) -> list[Table]:
     counted = people(population=population, start=start, end=end, event_ids=event_ids)
     baseline = report_baseline()
-    return [_table(name, counted, baseline) for name in CHARACTERISTICS]
+    raw = _raw_counts(counted)
+    return [_table(name, raw[name], baseline) for name in CHARACTERISTICS]
 
 
-def _table(name: str, counted: QuerySet[Contact], baseline: dict) -> Table:
+def _table(name: str, raw: dict[str, int], baseline: dict) -> Table:
     label, profile_field, baseline_name = CHARACTERISTICS[name]
-    raw = _raw_counts(profile_field, counted)
     labels = _labels(name, profile_field)
     grouped: dict[str, int] = {}
     unanswered = 0
@@ -149,14 +156,25 @@ def _table(name: str, counted: QuerySet[Contact], baseline: dict) -> Table:
     return table
 
 
-def _raw_counts(profile_field: str | None, counted: QuerySet[Contact]) -> dict[str, int]:
-    if profile_field is None:
-        rows = counted.values("locality_id").annotate(n=Count("pk")).values_list("locality_id", "n")
-        return {str(k or ""): n for k, n in rows}
-    answered = EqualityProfile.objects.filter(contact_id__in=counted.values("pk"))
-    rows = dict(answered.values(profile_field).annotate(n=Count("pk")).values_list(profile_field, "n"))
-    rows[""] = rows.get("", 0) + counted.count() - sum(rows.values())  # no profile at all: not answered
-    return rows
+def _raw_counts(counted: QuerySet[Contact]) -> dict[str, dict[str, int]]:
+    """{characteristic: {stored answer ("" for none): people}} for every table, from ONE grouped query.
+
+    The chosen people are read once, grouped by locality and all five answers together (their
+    profile joined on: a few thousand combinations), and the combinations are added up here per
+    characteristic. Reading the people is what costs over 1,000,000 contacts; the eleven queries this
+    replaced (one per characteristic and a count for each) read them eleven times. People without a
+    profile come back with blank answers: not answered.
+    """
+    fields = {name: spec[1] for name, spec in CHARACTERISTICS.items() if spec[1] is not None}
+    columns = ["locality_id", *(f"equality_profile__{f}" for f in fields.values())]
+    raw: dict[str, dict[str, int]] = {name: {} for name in CHARACTERISTICS}
+    for locality_id, *answers, n in counted.values(*columns).annotate(n=Count("pk")).values_list(*columns, "n"):
+        key = str(locality_id or "")
+        raw["locality"][key] = raw["locality"].get(key, 0) + n
+        for name, answer in zip(fields, answers, strict=True):
+            answer = answer or ""  # NULL: no profile at all
+            raw[name][answer] = raw[name].get(answer, 0) + n
+    return raw
 
 
 def _labels(name: str, profile_field: str | None) -> dict[str, str]:
