@@ -16,6 +16,13 @@ from consent.forms import NhsukForm
 from consent.staff.forms import DateInputField, StaffForm, find_contact
 from crm.models import Topic
 from crm.validators import ControlCharacterValidator
+from segments.models import Segment
+from segments.selectors import segments_visible_to
+
+
+class SegmentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, segment):
+        return segment.name
 
 
 class BulletinForm(NhsukForm):
@@ -30,6 +37,29 @@ class BulletinForm(NhsukForm):
     audience = forms.ChoiceField(label="Who it goes to", choices=Bulletin.Audience.choices,
                                  widget=forms.RadioSelect, initial=Bulletin.Audience.TOPICS,
                                  error_messages={"required": "Choose who the bulletin goes to"})
+    segment = SegmentChoiceField(
+        label="Only people in this segment (optional)", queryset=Segment.objects.none(), required=False,
+        empty_label="No segment: everyone above", help_text="A saved segment narrows who it goes to. The rules "
+        "are copied when the bulletin is approved: later changes to the segment do not change this bulletin.",
+        error_messages={"invalid_choice": "Choose a segment from the list"})
+
+    def __init__(self, *args, user=None, kind=Bulletin.Kind.BULLETIN, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = segments_visible_to(user).order_by("name") if user else Segment.objects.none()
+        if kind != Bulletin.Kind.BULLETIN:
+            # An invitation goes to its segment (people reachable for events), never by topics.
+            del self.fields["audience"]
+            self.fields["segment"].required = True
+            self.fields["segment"].label = "Invite the people in this segment"
+            self.fields["segment"].empty_label = "Choose a segment"
+            self.fields["segment"].help_text = ("Only those who agreed to hear about events get it. The rules are "
+                                                "copied when the invitation is approved.")
+            self.fields["segment"].error_messages["required"] = "Choose the segment to invite"
+            self.fields["introduction"].label = "Introduction"
+            self.fields["introduction"].required = True
+            self.fields["introduction"].error_messages["required"] = "Write the introduction"
+            self.fields["introduction"].help_text = ("Why you are inviting people. The date, place, access and "
+                                                     "the answer links are added below it for you.")
 
 
 class ItemForm(NhsukForm):

@@ -13,6 +13,19 @@ from django.db.models import Q
 
 
 class Bulletin(models.Model):
+    class Kind(models.TextChoices):
+        BULLETIN = "bulletin", "Bulletin"
+        EVENT_INVITATION = "event_invitation", "Event invitation"
+        ACTIVITY_FEEDBACK = "activity_feedback", "You said, we did (feedback to participants)"
+
+    # The consent purposes a kind of email is sent under: the audience, the send-time re-check and
+    # the one-click unsubscribe all read them from here, so they can never disagree.
+    KIND_PURPOSES = {
+        Kind.BULLETIN: ("bulletin",),
+        Kind.EVENT_INVITATION: ("events",),
+        Kind.ACTIVITY_FEEDBACK: ("events", "involvement"),
+    }
+
     class Audience(models.TextChoices):
         TOPICS = "topics", "People interested in the items' topics"
         EVERYONE = "everyone", "Everyone who receives bulletins"
@@ -32,6 +45,16 @@ class Bulletin(models.Model):
     preheader = models.CharField(max_length=200, blank=True)
     introduction = models.TextField(blank=True, help_text="Markdown.")
     audience = models.CharField(max_length=20, choices=Audience.choices, default=Audience.TOPICS)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.BULLETIN)
+    # PROTECT: a segment a bulletin was (or will be) sent to stays, so the record can always say who it
+    # went to. Edits to the segment after approval do not reach the send: ``segment_rules`` is the
+    # copy taken at approval, and the count and the fan-out use it from then on.
+    segment = models.ForeignKey("segments.Segment", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+", help_text="Only people in this segment (optional).")
+    segment_rules = models.JSONField(null=True, blank=True,
+                                     help_text="The segment's rules as approved; cleared by any new version.")
+    event = models.ForeignKey("segments.Event", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+", help_text="The event an invitation is for.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(default=1, help_text="Goes up by one on every content edit.")
     approved_version = models.PositiveIntegerField(null=True, blank=True)
@@ -55,6 +78,12 @@ class Bulletin(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "scheduled_for"], name="bulletin_status_sched_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="event_invitation", event__isnull=False, segment__isnull=False)
+                           | (~Q(kind="event_invitation") & Q(event__isnull=True))),
+                name="bulletin_invitation_has_event_and_segment"),
+        ]
         permissions = [
             ("approve_bulletin", "Can approve a bulletin written by someone else"),
             ("send_bulletin", "Can send, schedule, pause, resume and cancel a bulletin"),
@@ -63,6 +92,15 @@ class Bulletin(models.Model):
 
     def __str__(self):
         return self.subject
+
+    @property
+    def purposes(self) -> tuple[str, ...]:
+        return self.KIND_PURPOSES[self.kind]
+
+    @property
+    def needs_items(self) -> bool:
+        """A bulletin is its items; an invitation or feedback is its introduction (and the event's details)."""
+        return self.kind == self.Kind.BULLETIN
 
 
 class Item(models.Model):

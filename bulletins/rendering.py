@@ -19,10 +19,13 @@ from django.utils.safestring import mark_safe
 from bulletins.models import Bulletin, Item
 from bulletins.plaintext import html_to_text
 from bulletins.sanitise import markdown_to_safe_html
-from consent.tokens import personal_link_tokens
+from consent.tokens import personal_link_tokens, unsubscribe_link_purpose
 from crm.organisation import current as current_organisation
+from segments.models import Invitation
+from segments.rsvp import rsvp_tokens
 
 MARKERS = ("unsubscribe_url", "preferences_url", "web_version_url", "comment_url")
+INVITATION_MARKERS = ("rsvp_url",)  # only an event invitation's copies carry (and fill) these
 _MARKER = re.compile(r"\[\[([a-z_]+)\]\]")
 # <style> rules move onto the elements (mail clients drop <style>); media queries stay in <head>.
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -75,7 +78,10 @@ def render_variant(*, bulletin: Bulletin, matching_item_ids: frozenset[int] = fr
         "comments_open": any(i.item.comments_enabled for i in items),
         "organisation": current_organisation().name,  # from the organisation file (crm/organisation.py)
         "site_url": settings.SITE_URL,
-        **{name: f"[[{name}]]" for name in MARKERS},
+        "event": bulletin.event if bulletin.kind == Bulletin.Kind.EVENT_INVITATION else None,
+        "event_url": event_page_url(bulletin),
+        "rsvp_answers": RSVP_ANSWERS,
+        **{name: f"[[{name}]]" for name in (*MARKERS, *INVITATION_MARKERS)},
     }
     html = _INLINER.inline(render_to_string("bulletins/email/bulletin.html", context))
     text = render_to_string("bulletins/email/bulletin.txt", context)
@@ -100,16 +106,46 @@ def web_version_url(bulletin: Bulletin) -> str:
     return settings.SITE_URL + reverse("bulletins:web_version", args=[bulletin.public_id])
 
 
+# The answer links in an invitation open the RSVP page with that answer chosen; only the page's
+# button records it (mail scanners follow links).
+RSVP_ANSWERS = (("yes", "Yes, I will come"), ("maybe", "Maybe"), ("no", "No, I cannot come"))
+
+
+def event_page_url(bulletin: Bulletin) -> str:
+    if bulletin.kind != Bulletin.Kind.EVENT_INVITATION:
+        return ""
+    return settings.SITE_URL + reverse("segments:public_event", args=[bulletin.event.public_id])
+
+
+def unsubscribe_url_for(bulletin: Bulletin, contact) -> str:
+    """One-click unsubscribe that withdraws the purposes this kind of email is sent under."""
+    link_purpose = unsubscribe_link_purpose(bulletin.purposes)
+    token = personal_link_tokens.make_token(contact, link_purpose)
+    if link_purpose == "unsubscribe":
+        return settings.SITE_URL + reverse("consent:unsubscribe", args=[token])
+    scope = link_purpose.removeprefix("unsubscribe-")
+    return settings.SITE_URL + reverse("consent:unsubscribe_from", args=[scope, token])
+
+
+def rsvp_url_for(bulletin: Bulletin, contact) -> str:
+    """The person's signed RSVP link (their Invitation row is made at fan-out; the token needs only the pair)."""
+    token = rsvp_tokens.make_token(Invitation(contact=contact, event=bulletin.event))
+    return settings.SITE_URL + reverse("segments:rsvp", args=[token])
+
+
 def merge_values_for(*, bulletin: Bulletin, contact) -> dict[str, str]:
     """The real per-recipient links for one person's copy (signed, purpose-bound tokens)."""
     make = personal_link_tokens.make_token
-    return {
-        "unsubscribe_url": settings.SITE_URL + reverse("consent:unsubscribe", args=[make(contact, "unsubscribe")]),
+    values = {
+        "unsubscribe_url": unsubscribe_url_for(bulletin, contact),
         "preferences_url": settings.SITE_URL + reverse("consent:preferences", args=[make(contact, "preferences")]),
         "web_version_url": web_version_url(bulletin),
         "comment_url": settings.SITE_URL + reverse(
             "bulletins:web_version_comment", args=[bulletin.public_id, make(contact, "comment")]),
     }
+    if bulletin.kind == Bulletin.Kind.EVENT_INVITATION:
+        values["rsvp_url"] = rsvp_url_for(bulletin, contact)
+    return values
 
 
 def preview_merge_values(bulletin: Bulletin) -> dict[str, str]:
@@ -119,4 +155,5 @@ def preview_merge_values(bulletin: Bulletin) -> dict[str, str]:
         "preferences_url": settings.SITE_URL + reverse("consent:preferences_request"),
         "web_version_url": web_version_url(bulletin),
         "comment_url": web_version_url(bulletin),
+        "rsvp_url": event_page_url(bulletin) or web_version_url(bulletin),
     }

@@ -23,6 +23,10 @@ from bulletins.rendering import personalise, preview_merge_values, render_varian
 from bulletins.sanitise import is_safe_url
 from crm.audit import Actor, record_audit
 from crm.validators import has_control_characters
+from segments.models import Event, Segment
+from segments.rules import parse_rules
+from segments.selectors import segments_visible_to
+from segments.services import check_equality_use
 
 EDITABLE = {Bulletin.Status.DRAFT, Bulletin.Status.APPROVED, Bulletin.Status.SCHEDULED}
 MAX_BODY = 20_000
@@ -44,9 +48,10 @@ def _new_version(bulletin: Bulletin, actor: Actor) -> None:
     bulletin.version += 1
     bulletin.approved_version = bulletin.approved_by = bulletin.approved_at = None
     bulletin.scheduled_for = None
+    bulletin.segment_rules = None  # the next approval takes a fresh copy of the segment's rules
     bulletin.status = Bulletin.Status.DRAFT
     bulletin.save(update_fields=["version", "approved_version", "approved_by", "approved_at", "scheduled_for",
-                                 "status", "updated_at"])
+                                 "segment_rules", "status", "updated_at"])
     if actor.user is not None:
         bulletin.editors.add(actor.user)
 
@@ -73,22 +78,48 @@ def _bulletin_fields(subject, preheader, introduction, audience) -> dict:
     }
 
 
+def _checked_segment(segment: Segment | None, actor: Actor, *, required: bool) -> Segment | None:
+    """Only a segment the person may see (protected-characteristic ones need the equality permission)."""
+    if segment is None:
+        if required:
+            raise ValidationError({"segment": "Choose the segment to invite"})
+        return None
+    if actor.user is None or not segments_visible_to(actor.user).filter(pk=segment.pk).exists():
+        raise ValidationError({"segment": "Choose a segment from the list"})
+    return segment
+
+
 def create_bulletin(*, subject: str, preheader: str = "", introduction: str = "",
-                    audience: str = Bulletin.Audience.TOPICS, actor: Actor) -> Bulletin:
+                    audience: str = Bulletin.Audience.TOPICS, segment: Segment | None = None,
+                    kind: str = Bulletin.Kind.BULLETIN, event: Event | None = None, actor: Actor) -> Bulletin:
+    """A new draft. An event invitation names its event and a segment; a bulletin may name a segment."""
+    if kind not in Bulletin.Kind.values:
+        raise ValidationError({"kind": "Choose what kind of email this is"})
+    if (kind == Bulletin.Kind.EVENT_INVITATION) != (event is not None):
+        raise ValidationError({"event": "An invitation needs its event, and only an invitation has one"})
     fields = _bulletin_fields(subject, preheader, introduction, audience)
+    fields["segment"] = _checked_segment(segment, actor, required=kind == Bulletin.Kind.EVENT_INVITATION)
     with transaction.atomic():
-        bulletin = Bulletin.objects.create(created_by=actor.user, **fields)
+        bulletin = Bulletin.objects.create(created_by=actor.user, kind=kind, event=event, **fields)
         bulletin.editors.add(actor.user)
-        record_audit(actor=actor, action="bulletin.created", obj=bulletin, changes={"version": 1})
+        record_audit(actor=actor, action="bulletin.created", obj=bulletin,
+                     changes={"version": 1, "kind": kind, "segment": fields["segment"] and fields["segment"].pk,
+                              "event": event and event.pk})
     return bulletin
 
 
+_UNCHANGED = object()
+
+
 def update_bulletin(*, bulletin: Bulletin, subject: str, preheader: str, introduction: str, audience: str,
-                    actor: Actor) -> Bulletin:
+                    segment=_UNCHANGED, actor: Actor) -> Bulletin:
     fields = _bulletin_fields(subject, preheader, introduction, audience)
     with transaction.atomic():
         locked = _lock(bulletin)
         _refuse_unless_editable(locked)
+        if segment is not _UNCHANGED and segment != locked.segment:
+            fields["segment"] = _checked_segment(segment, actor,
+                                                 required=locked.kind == Bulletin.Kind.EVENT_INVITATION)
         changed = [name for name, value in fields.items() if getattr(locked, name) != value]
         if not changed:
             return locked
@@ -222,12 +253,25 @@ def approve_bulletin(*, bulletin: Bulletin, version: int, actor: Actor) -> Bulle
         if locked.created_by_id == actor.user.pk or locked.editors.filter(pk=actor.user.pk).exists():
             raise ValidationError("You wrote or edited this bulletin, so someone else must approve it.",
                                   code="own_bulletin")
-        if not locked.items.exists():
+        if locked.needs_items and not locked.items.exists():
             raise ValidationError("Add at least one item before approving the bulletin.")
+        if not locked.needs_items and not locked.introduction:
+            raise ValidationError("Write the introduction before approving: it is the body of the email.")
+        if locked.segment_id:
+            # The approver reads the audience: protected-characteristic rules need their permission too.
+            # The copy taken now is what the count and the send use from here on.
+            segment = Segment.objects.select_for_update().get(pk=locked.segment_id)
+            try:
+                check_equality_use(actor=actor, rules=parse_rules(segment.rules))
+            except PermissionDenied as refused:
+                raise ValidationError(str(refused), code="equality_permission") from refused
+            locked.segment_rules = segment.rules
         locked.status = Bulletin.Status.APPROVED
         locked.approved_version, locked.approved_by, locked.approved_at = version, actor.user, timezone.now()
-        locked.save(update_fields=["status", "approved_version", "approved_by", "approved_at", "updated_at"])
-        record_audit(actor=actor, action="bulletin.approved", obj=locked, changes={"version": version})
+        locked.save(update_fields=["status", "approved_version", "approved_by", "approved_at", "segment_rules",
+                                   "updated_at"])
+        record_audit(actor=actor, action="bulletin.approved", obj=locked,
+                     changes={"version": version, **({"segment": locked.segment_id} if locked.segment_id else {})})
     return locked
 
 

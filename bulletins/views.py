@@ -6,7 +6,7 @@ permission with ``staff_view`` before looking anything up.
 
 from csp.decorators import csp_replace
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from bulletins import comments, forms, services
 from bulletins.accessibility import check_email_html
-from bulletins.audience import audience_count, audience_for, matching_item_ids
+from bulletins.audience import audience_count, audience_for, describe_audience, matching_item_ids
 from bulletins.models import Bulletin, Comment, Item
 from bulletins.rendering import personalise, preview_merge_values, render_variant, rendered_items
 from bulletins.sanitise import markdown_to_safe_html
@@ -23,6 +23,7 @@ from consent.staff.forms import posted
 from crm.audit import actor_from_request, record_audit
 from crm.forms import write_valid_post
 from crm.staff.access import staff_view
+from segments.models import Event
 
 VIEW, CHANGE, ADD = "bulletins.view_bulletin", "bulletins.change_bulletin", "bulletins.add_bulletin"
 APPROVE, SEND, MODERATE = "bulletins.approve_bulletin", "bulletins.send_bulletin", "bulletins.moderate_comment"
@@ -44,12 +45,26 @@ def bulletin_list(request):
 
 @staff_view(VIEW, ADD)
 def bulletin_new(request):
-    form = forms.BulletinForm(posted(request))
+    form = forms.BulletinForm(posted(request), user=request.user)
     if written := write_valid_post(request, form, lambda data: services.create_bulletin(
             actor=actor_from_request(request), **data)):
         messages.success(request, "Bulletin started. Now add its items.")
         return redirect("bulletins:detail", public_id=written.result.public_id)
     return render(request, "bulletins/staff/bulletin_form.html", {"form": form})
+
+
+@staff_view(VIEW, ADD)
+def invitation_new(request, public_id):
+    """An email invitation to one event, to a segment (people reachable for events), through the bulletin pipeline."""
+    event = get_object_or_404(Event, public_id=public_id)
+    kind = Bulletin.Kind.EVENT_INVITATION
+    form = forms.BulletinForm(posted(request), user=request.user, kind=kind,
+                              initial={"subject": f"You are invited: {event.title}"[:200]})
+    if written := write_valid_post(request, form, lambda data: services.create_bulletin(
+            actor=actor_from_request(request), kind=kind, event=event, **data)):
+        messages.success(request, "Invitation started. Preview it, then ask a colleague to approve it.")
+        return redirect("bulletins:detail", public_id=written.result.public_id)
+    return render(request, "bulletins/staff/bulletin_form.html", {"form": form, "event": event})
 
 
 @staff_view(VIEW)
@@ -63,7 +78,7 @@ def bulletin_detail(request, public_id):
         "items": rendered_items(bulletin),
         "introduction_html": markdown_to_safe_html(bulletin.introduction),
         "editable": bulletin.status in services.EDITABLE,
-        "audience_count": audience_count(bulletin=bulletin),
+        **_audience(request, bulletin),
         "report": check_email_html(variant.html),
         "is_editor": is_editor,
         "approve_form": forms.ApproveForm(initial={"version": bulletin.version}),
@@ -75,12 +90,23 @@ def bulletin_detail(request, public_id):
 def bulletin_edit(request, public_id):
     bulletin = _bulletin(public_id)
     initial = {name: getattr(bulletin, name) for name in ("subject", "preheader", "introduction", "audience")}
-    form = forms.BulletinForm(posted(request), initial=initial)
+    initial["segment"] = bulletin.segment_id
+    form = forms.BulletinForm(posted(request), initial=initial, user=request.user, kind=bulletin.kind)
     if write_valid_post(request, form, lambda data: services.update_bulletin(
-            bulletin=bulletin, actor=actor_from_request(request), **data)):
+            bulletin=bulletin, actor=actor_from_request(request), **{"audience": bulletin.audience, **data})):
         messages.success(request, _saved_message(bulletin))
         return redirect("bulletins:detail", public_id=bulletin.public_id)
-    return render(request, "bulletins/staff/bulletin_form.html", {"form": form, "bulletin": bulletin})
+    return render(request, "bulletins/staff/bulletin_form.html", {
+        "form": form, "bulletin": bulletin, "noun": "bulletin" if bulletin.needs_items else "email"})
+
+
+def _audience(request, bulletin) -> dict:
+    """The count (as this user may see it: protected segment rules need the equality permission) and the sentence."""
+    try:
+        count = audience_count(bulletin=bulletin, actor=actor_from_request(request))
+    except PermissionDenied:
+        count = None
+    return {"audience_count": count, "audience_description": describe_audience(bulletin)}
 
 
 def _saved_message(before: Bulletin) -> str:
@@ -154,7 +180,8 @@ def _preview_for(request, bulletin):
     contact = None
     if form.is_bound and form.is_valid():
         contact = form.cleaned_data["contact"]
-        if contact is not None and not audience_for(bulletin=bulletin).filter(pk=contact.pk).exists():
+        if contact is not None and not audience_for(bulletin=bulletin, actor=actor_from_request(request),
+                                                    use="bulletin preview").filter(pk=contact.pk).exists():
             form.add_error("contact", "This person would not get this bulletin (not subscribed, or no matching topic)")
             contact = None
     matching = matching_item_ids(bulletin=bulletin, contact_ids=[contact.pk]).get(contact.pk, frozenset()) \
@@ -239,7 +266,7 @@ def send(request, public_id):
         messages.success(request, f"Scheduled for {describe_instant(written.result.utc)}.{note}")
         return redirect("bulletins:detail", public_id=bulletin.public_id)
     return render(request, "bulletins/staff/send.html", {
-        "bulletin": bulletin, "form": form, "audience_count": audience_count(bulletin=bulletin),
+        "bulletin": bulletin, "form": form, **_audience(request, bulletin),
         "approved": bulletin.approved_version == bulletin.version
         and bulletin.status in (Bulletin.Status.APPROVED, Bulletin.Status.SCHEDULED),
     })

@@ -40,7 +40,8 @@ def _published(public_id) -> Bulletin:
 @require_GET
 def archive(request):
     """Past bulletins: those whose send finished."""
-    sent = published_bulletins().filter(status=Bulletin.Status.SENT)[:500]
+    # Invitations and feedback went to chosen people: their web version exists, but the archive is the bulletin's.
+    sent = published_bulletins().filter(status=Bulletin.Status.SENT, kind=Bulletin.Kind.BULLETIN)[:500]
     return render(request, "bulletins/public/archive.html", {"bulletins": sent})
 
 

@@ -275,8 +275,12 @@ def withdraw_everything(*, contact: Contact, method: str, actor: Actor) -> int:
     return sum(1 for e in events if e)
 
 
-def unsubscribe_one_click(*, contact: Contact, actor: Actor, purpose: str = Purpose.Code.BULLETIN) -> None:
-    withdraw(contact=contact, purpose=purpose, method=Method.ONE_CLICK_UNSUBSCRIBE, actor=actor)
+def unsubscribe_one_click(*, contact: Contact, actor: Actor, purpose: str = Purpose.Code.BULLETIN,
+                          purposes: tuple[str, ...] | None = None) -> None:
+    """Withdraw what the email was sent for: ``purpose``, or every one of ``purposes`` (one transaction)."""
+    with transaction.atomic():
+        for code in purposes or (purpose,):
+            withdraw(contact=contact, purpose=code, method=Method.ONE_CLICK_UNSUBSCRIBE, actor=actor)
 
 
 # --- staff entry ----------------------------------------------------------------------------

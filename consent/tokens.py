@@ -20,6 +20,32 @@ from django.core.exceptions import ValidationError
 from crm.models import Contact
 
 DATA_ACCESS = "data_access"
+UNSUBSCRIBE = "unsubscribe"
+# One-click unsubscribe links for emails sent under purposes other than the e-bulletin (an event
+# invitation: "events"). The purposes are part of the link's signed purpose name, so a link can
+# only ever withdraw what the email it came in was sent for. Plain "unsubscribe" stays the
+# bulletin's (every link already sent keeps working).
+UNSUBSCRIBABLE = ("bulletin", "events", "involvement")
+
+
+def unsubscribe_link_purpose(purpose_codes) -> str:
+    """The link purpose of a one-click unsubscribe that withdraws ``purpose_codes``."""
+    codes = sorted(set(purpose_codes))
+    if not codes or any(code not in UNSUBSCRIBABLE for code in codes):
+        raise ValueError(f"Not purposes an unsubscribe link can withdraw: {purpose_codes!r}")
+    return UNSUBSCRIBE if codes == ["bulletin"] else "-".join([UNSUBSCRIBE, *codes])
+
+
+def purposes_of_unsubscribe_link(link_purpose: str) -> tuple[str, ...] | None:
+    """The consent purposes an unsubscribe link purpose withdraws, or None if it is not one (or not canonical)."""
+    if link_purpose == UNSUBSCRIBE:
+        return ("bulletin",)
+    prefix, _, rest = link_purpose.partition("-")
+    codes = tuple(rest.split("-")) if prefix == UNSUBSCRIBE and rest else ()
+    try:
+        return codes if codes and unsubscribe_link_purpose(codes) == link_purpose else None
+    except ValueError:
+        return None
 
 
 class PersonalLinkTokenGenerator:
@@ -42,8 +68,13 @@ class PersonalLinkTokenGenerator:
             raise ValueError(f"Link purpose {name!r} is already registered with another max age")
         self.max_age[name] = max_age
 
+    def _age(self, purpose: str) -> timedelta | None:
+        if purpose in self.max_age:
+            return self.max_age[purpose]
+        return self.max_age[UNSUBSCRIBE] if purposes_of_unsubscribe_link(purpose) else None
+
     def make_token(self, contact: Contact, purpose: str) -> str:
-        if purpose not in self.max_age:
+        if self._age(purpose) is None:
             raise ValueError(f"Unknown link purpose {purpose!r}")
         return self._signer(contact, purpose).sign(contact.public_id.hex)
 
@@ -52,7 +83,7 @@ class PersonalLinkTokenGenerator:
 
         ``max_age`` can only shorten the purpose's own age (e.g. "was this confirmation link sent within the hour?").
         """
-        if purpose not in self.max_age or not isinstance(token, str) or token.count(":") != 2:
+        if self._age(purpose) is None or not isinstance(token, str) or token.count(":") != 2:
             return None
         public_id = token.split(":", 1)[0]
         try:
@@ -60,7 +91,7 @@ class PersonalLinkTokenGenerator:
         except (Contact.DoesNotExist, ValueError, ValidationError):
             return None
         try:
-            age = min(self.max_age[purpose], max_age) if max_age else self.max_age[purpose]
+            age = min(self._age(purpose), max_age) if max_age else self._age(purpose)
             value = self._signer(contact, purpose).unsign(token, max_age=age)
         except signing.BadSignature:  # includes SignatureExpired
             return None

@@ -31,6 +31,9 @@ urlpatterns = [
     # APPEND_SLASH never answers a mail client's POST with a redirect.
     path("unsubscribe/<str:token>", views.unsubscribe, name="unsubscribe"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe_slash"),
+    # The same for emails sent under other purposes ("events", "events-involvement"): see consent.tokens.
+    path("unsubscribe/<slug:scope>/<str:token>", views.unsubscribe, name="unsubscribe_from"),
+    path("unsubscribe/<slug:scope>/<str:token>/", views.unsubscribe, name="unsubscribe_from_slash"),
     path("privacy/", views.privacy, name="privacy"),
     path("accessibility/", views.accessibility, name="accessibility"),
 ]

@@ -22,7 +22,7 @@ from consent import data_access, services
 from consent.forms import PreferenceCentreForm, PreferencesLinkForm, SignUpForm
 from consent.models import ConsentState, Purpose
 from consent.ratelimits import limit_public_posts
-from consent.tokens import personal_link_tokens
+from consent.tokens import UNSUBSCRIBE, personal_link_tokens, purposes_of_unsubscribe_link
 from crm.audit import Actor, client_ip
 from crm.forms import write_valid_post
 from crm.personal_links import invalidate_personal_links
@@ -207,16 +207,20 @@ def withdraw(request, contact, token):
 @csrf_exempt  # RFC 8058: mail clients POST with no cookie, session or CSRF token. GET changes nothing.
 @never_cache
 @require_http_methods(["GET", "POST"])
-def unsubscribe(request, token):
+def unsubscribe(request, token, scope=""):
     """GET shows a button; POST (``List-Unsubscribe=One-Click`` or the button) unsubscribes. Idempotent.
 
     Answers 200 with a page, never a redirect, and sets no cookie (the page's form has no CSRF token).
+    ``scope`` names the purposes of an email other than the bulletin (signed into the token's purpose).
     """
-    contact = personal_link_tokens.check_token(token, "unsubscribe")
+    link_purpose = f"{UNSUBSCRIBE}-{scope}" if scope else UNSUBSCRIBE
+    codes = purposes_of_unsubscribe_link(link_purpose)
+    contact = personal_link_tokens.check_token(token, link_purpose) if codes else None
     if contact is None:
         return _link_invalid(request)
+    context = {"token": token, "purposes": codes, "is_bulletin": codes == ("bulletin",)}
     if request.method == "POST":
-        services.unsubscribe_one_click(contact=contact, actor=_public_actor(request))
-        return render(request, "consent/unsubscribed.html")
-    return render(request, "consent/unsubscribe.html", {"token": token})
+        services.unsubscribe_one_click(contact=contact, actor=_public_actor(request), purposes=codes)
+        return render(request, "consent/unsubscribed.html", context)
+    return render(request, "consent/unsubscribe.html", context)
 

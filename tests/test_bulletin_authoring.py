@@ -326,22 +326,29 @@ STAFF_ROUTES = [
     ("bulletins:approve", "bulletin", 405, 302),
     ("bulletins:send", "bulletin", 200, 200),
     ("bulletins:unschedule", "bulletin", 405, 302),
+    ("bulletins:new_invitation", "event", 200, 200),
 ]
 
 
 @pytest.fixture
-def route_objects(make_bulletin, make_contact):
+def route_objects(make_bulletin, make_contact, author_actor):
+    from datetime import datetime
+
     from bulletins.models import Comment
+    from segments.events import save_event
 
     bulletin = make_bulletin()
     item, commented = bulletin.items.order_by("position")  # an item with a comment cannot be removed
     comment = Comment.objects.create(item=commented, contact=make_contact(), body="A comment")
     return {"bulletin": {"public_id": bulletin.public_id},
             "item": {"public_id": bulletin.public_id, "item_id": item.pk},
-            "comment": {"comment_id": comment.pk}}
+            "comment": {"comment_id": comment.pk},
+            "event": {"public_id": save_event(actor=author_actor, title="Big Chat", starts_at=datetime(2027, 3, 11, 18),
+                                              ends_at=datetime(2027, 3, 11, 20)).public_id}}
 
 
-MISSING = {"bulletin": lambda: {"public_id": uuid.uuid4()},
+MISSING = {"event": lambda: {"public_id": uuid.uuid4()},
+           "bulletin": lambda: {"public_id": uuid.uuid4()},
            "item": lambda: {"public_id": uuid.uuid4(), "item_id": 2_000_000_000},
            "comment": lambda: {"comment_id": 2_000_000_000}}
 

@@ -545,6 +545,9 @@ PAGES += [
     ("segments:event_walk_in", "event", "POST", only(E)),
     ("segments:event_attendance_upload", "event", "GET", only(E)),
     ("segments:event_attendance_upload", "event", "POST", only(E)),
+    # An email invitation to the event goes through the bulletin pipeline: Communications writes it.
+    ("bulletins:new_invitation", "event", "GET", only(C)),
+    ("bulletins:new_invitation", "event", "POST", only(C)),
 ]
 
 

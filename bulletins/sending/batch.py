@@ -28,6 +28,11 @@ from crm.models import Contact
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 UNSUBSCRIBED_REASON = "No longer receiving bulletins when it was sent (unsubscribed or suppressed)."
+UNSUBSCRIBED_REASONS = {
+    Bulletin.Kind.EVENT_INVITATION: "No longer agreed to hear about events when it was sent (unsubscribed or suppressed).",
+    Bulletin.Kind.ACTIVITY_FEEDBACK: "No longer agreed to hear about events or involvement when it was sent "
+                                     "(unsubscribed or suppressed).",
+}
 
 
 @dataclass
@@ -93,7 +98,7 @@ def _hand_back(bulletin_id: int, token, chunk: list[ClaimedRow], report: BatchRe
 
 
 def _send_chunk(bulletin, token, chunk, channel, contacts, matching, plain, attempts, links, report) -> None:
-    with reachable_while_sending([row.contact_id for row in chunk]) as reachable:
+    with reachable_while_sending([row.contact_id for row in chunk], bulletin.purposes) as reachable:
         skipped, unbuildable, messages = [], [], []
         for row in chunk:
             contact = contacts.get(row.contact_id)
@@ -106,7 +111,8 @@ def _send_chunk(bulletin, token, chunk, channel, contacts, matching, plain, atte
                     matching=matching.get(row.contact_id, frozenset()), plain_text_only=row.contact_id in plain))
             except UnsafeHeader:
                 unbuildable.append(row.delivery_id)
-        report.skipped += mark(token=token, ids=skipped, status=Status.SKIPPED, reason=UNSUBSCRIBED_REASON)
+        report.skipped += mark(token=token, ids=skipped, status=Status.SKIPPED,
+                               reason=UNSUBSCRIBED_REASONS.get(bulletin.kind, UNSUBSCRIBED_REASON))
         report.failed += mark(token=token, ids=unbuildable, status=Status.FAILED,
                               reason="The email address or a header contains a line break.")
         results = channel.send(messages) if messages else []

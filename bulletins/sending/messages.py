@@ -10,7 +10,13 @@ from django.urls import reverse
 
 from bulletins.channels.base import OutgoingMessage, message_id_domain
 from bulletins.models import Bulletin
-from bulletins.rendering import RenderedVariant, render_variant, web_version_url
+from bulletins.rendering import (
+    RenderedVariant,
+    render_variant,
+    rsvp_url_for,
+    unsubscribe_url_for,
+    web_version_url,
+)
 from consent.tokens import personal_link_tokens
 from crm.models import CommunicationNeed, Contact
 
@@ -72,6 +78,8 @@ class PersonalLinks:
 
     def __init__(self, bulletin: Bulletin):
         site = settings.SITE_URL
+        # Invitations and feedback: links of their own kind (other purposes, the RSVP link), built per person.
+        self.bulletin = bulletin if bulletin.kind != Bulletin.Kind.BULLETIN else None
         self.unsubscribe = (site + reverse("consent:unsubscribe", args=[_SLOT])).split(_SLOT)
         self.preferences = (site + reverse("consent:preferences", args=[_SLOT])).split(_SLOT)
         self.comment = (site + reverse("bulletins:web_version_comment", args=[bulletin.public_id, _SLOT])).split(_SLOT)
@@ -79,12 +87,17 @@ class PersonalLinks:
 
     def for_contact(self, contact: Contact) -> dict[str, str]:
         make = personal_link_tokens.make_token
-        return {
+        links = {
             "unsubscribe_url": make(contact, "unsubscribe").join(self.unsubscribe),
             "preferences_url": make(contact, "preferences").join(self.preferences),
             "web_version_url": self.web_version,
             "comment_url": make(contact, "comment").join(self.comment),
         }
+        if self.bulletin is not None:
+            links["unsubscribe_url"] = unsubscribe_url_for(self.bulletin, contact)
+            if self.bulletin.kind == Bulletin.Kind.EVENT_INVITATION:
+                links["rsvp_url"] = rsvp_url_for(self.bulletin, contact)
+        return links
 
 
 def build_message(*, links: PersonalLinks, delivery_id: int, bulletin: Bulletin, contact: Contact,

@@ -7,6 +7,9 @@ an unsubscribe either committed before the re-check (the row is skipped) or wait
 chunk has gone (it was not yet recorded when the email left). SQLite has no row locks and a write
 transaction there would block the whole site during an SMTP conversation, so it re-checks
 immediately before the hand-over without holding a lock.
+
+The purposes re-checked are the bulletin's own (``Bulletin.purposes``: ``events`` for an invitation,
+``events`` or ``involvement`` for activity feedback), the same ones its audience was chosen by.
 """
 
 from contextlib import contextmanager
@@ -19,11 +22,18 @@ from crm.models import Contact
 PURPOSE = "bulletin"
 
 
+def _reachable(contact_ids: list[int], purposes: tuple[str, ...]) -> set[int]:
+    reachable = set()
+    for purpose in purposes:
+        reachable |= reachable_contact_ids(contact_ids=contact_ids, purpose=purpose)
+    return reachable
+
+
 @contextmanager
-def reachable_while_sending(contact_ids: list[int]):
-    """Yields the set of ``contact_ids`` reachable for bulletins; on PostgreSQL they stay so until exit."""
+def reachable_while_sending(contact_ids: list[int], purposes: tuple[str, ...] = (PURPOSE,)):
+    """Yields the set of ``contact_ids`` reachable for any of ``purposes``; on PostgreSQL they stay so until exit."""
     if connection.vendor != "postgresql":
-        yield reachable_contact_ids(contact_ids=contact_ids, purpose=PURPOSE)
+        yield _reachable(contact_ids, purposes)
         return
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -31,4 +41,4 @@ def reachable_while_sending(contact_ids: list[int]):
                 f"SELECT id FROM {Contact._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR SHARE",  # noqa: S608
                 [sorted(contact_ids)],
             )
-        yield reachable_contact_ids(contact_ids=contact_ids, purpose=PURPOSE)
+        yield _reachable(contact_ids, purposes)

@@ -35,3 +35,20 @@ def person(user) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def audience_sentence(bulletin) -> str:
+    """Who the bulletin goes (or went) to, naming its segment: "People who …, in the segment “North”"."""
+    from bulletins.audience import describe_audience
+
+    return describe_audience(bulletin)
+
+
+@register.simple_tag
+def emailed_invitations(event):
+    """The invitation emails for an event (newest first), for the event's staff page."""
+    from bulletins.models import Bulletin
+
+    return list(Bulletin.objects.filter(kind=Bulletin.Kind.EVENT_INVITATION, event=event)
+                .select_related("segment").order_by("-created_at"))
