@@ -267,3 +267,40 @@ def test_one_email_each_and_none_to_inactive_or_addressless_staff(programme, eng
     assert "Hello Cara Commission" in mail.outbox[0].body
     assert "changed “Dental access survey”" not in mail.outbox[0].body  # plain text uses straight quotes
     assert 'Erin Engage changed "Dental access survey" from planned to in progress.' in mail.outbox[0].body
+
+
+# --- personal data -------------------------------------------------------------------------------
+
+def test_named_participation_is_in_subject_access_and_goes_with_erasure(make_activity, make_contact, engagement):
+    from consent.erasure import erase_contact
+    from consent.exports import personal_data_for
+    from segments import activity_evidence
+
+    activity = make_activity(title="Crisis line survey")
+    person = make_contact(email="resp@example.org")
+    activity_evidence.add_participant(activity=activity, contact=person, actor=Actor.staff(engagement))
+    ActivityHeadcount.objects.create(activity=activity, label="Paper returns", count=9, added_by=engagement)
+    data = personal_data_for(person)
+    assert [(p["activity"], p["kind"], p["programme"]) for p in data["activity_participations"]] == [
+        ("Crisis line survey", "Survey", "Mental health")]
+    erase_contact(contact=person, actor=Actor.system())
+    assert not ActivityParticipant.objects.exists()
+    assert Activity.objects.filter(pk=activity.pk).exists()
+    assert activities.participant_numbers(activity).total == 9  # the anonymous headcount stays
+
+
+def test_headcount_breakdown_is_checked(make_activity, engagement):
+    from segments import activity_evidence
+
+    activity = make_activity()
+    actor = Actor.staff(engagement)
+    for breakdown, message in (({"shoe_size": {"9": 1}}, "Not an equality question"),
+                               ({"sex": {"other": 1}}, "Not a category of sex"),
+                               ({"sex": {"female": -1}}, "whole number"),
+                               ({"sex": {"female": 4, "male": 2}}, "add up to more than the 5 people")):
+        with pytest.raises(ValidationError, match=message):
+            activity_evidence.add_headcount(activity=activity, actor=actor, label="Stall", count=5,
+                                            equality_breakdown=breakdown)
+    headcount = activity_evidence.add_headcount(activity=activity, actor=actor, label="  Stall  at  market ", count=5,
+                                                equality_breakdown={"sex": {"male": 2, "female": 3, "prefer_not_to_say": 0}})
+    assert (headcount.label, headcount.equality_breakdown) == ("Stall at market", {"sex": {"female": 3, "male": 2}})
