@@ -209,6 +209,9 @@ def update_activity(*, activity: Activity, actor: Actor, topics=None, localities
         check_can_edit(actor, activity)
         if "lead" in values and _pk(values["lead"]) != activity.lead_id and not actor.user.has_perm(CHANGE_ANY):
             raise PermissionDenied("Only the engagement team can hand an activity to another lead")
+        new_programme = values.get("programme")
+        if new_programme is not None and _pk(new_programme) != activity.programme_id and not new_programme.is_active:
+            raise ValidationError({"programme": "This programme is no longer in use"})
         changed = sorted(name for name, value in values.items() if getattr(activity, name) != value)
         for name, value in values.items():
             setattr(activity, name, value)

@@ -9,14 +9,14 @@ A headcount's equality breakdown is ``{characteristic: {category code: count}}``
 characteristic the counts may not add up to more than the headcount (some people do not answer).
 """
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from crm.audit import Actor, record_audit
 from crm.models import Contact, EqualityProfile
 from crm.normalise import normalise_email
 from crm.validators import has_control_characters
-from segments.activities import check_can_edit
+from segments.activities import can_see_participant_names, check_can_edit
 from segments.models import Activity, ActivityHeadcount, ActivityParticipant, Event
 
 MAX_HEADCOUNT = 1_000_000
@@ -109,7 +109,10 @@ def find_contact_by_email(email: str) -> Contact | None:
 
 
 def add_participant(*, activity: Activity, contact: Contact, actor: Actor) -> tuple[ActivityParticipant, bool]:
-    """Record a named participant; returns (row, created). Adding someone already there changes nothing."""
+    """Record a named participant; returns (row, created). Adding someone already there changes nothing.
+    Only staff who may see contact records name people here (a Commissioner lead adds headcounts)."""
+    if not can_see_participant_names(actor.user):
+        raise PermissionDenied("Only staff who work with contact records can name participants")
     with transaction.atomic():
         activity = Activity.objects.select_for_update().get(pk=activity.pk)
         check_can_edit(actor, activity)
@@ -128,6 +131,8 @@ def add_participant(*, activity: Activity, contact: Contact, actor: Actor) -> tu
 
 
 def remove_participant(*, participant: ActivityParticipant, actor: Actor) -> None:
+    if not can_see_participant_names(actor.user):
+        raise PermissionDenied("Only staff who work with contact records can change named participants")
     with transaction.atomic():
         activity = Activity.objects.select_for_update().get(pk=participant.activity_id)
         check_can_edit(actor, activity)

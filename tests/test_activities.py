@@ -304,3 +304,24 @@ def test_headcount_breakdown_is_checked(make_activity, engagement):
     headcount = activity_evidence.add_headcount(activity=activity, actor=actor, label="  Stall  at  market ", count=5,
                                                 equality_breakdown={"sex": {"male": 2, "female": 3, "prefer_not_to_say": 0}})
     assert (headcount.label, headcount.equality_breakdown) == ("Stall at market", {"sex": {"female": 3, "male": 2}})
+
+
+def test_only_staff_who_see_contacts_name_participants(make_activity, commissioner, make_contact, engagement):
+    from segments import activity_evidence
+
+    mine = make_activity(lead=commissioner)
+    person = make_contact(email="named@example.org")
+    with pytest.raises(PermissionDenied):
+        activity_evidence.add_participant(activity=mine, contact=person, actor=Actor.staff(commissioner))
+    row, created = activity_evidence.add_participant(activity=mine, contact=person, actor=Actor.staff(engagement))
+    assert created
+    with pytest.raises(PermissionDenied):
+        activity_evidence.remove_participant(participant=row, actor=Actor.staff(commissioner))
+    assert mine.participants.count() == 1
+
+
+def test_an_activity_cannot_move_to_a_retired_programme(make_activity, engagement):
+    activity = make_activity()
+    retired = Programme.objects.create(name="Retired programme", is_active=False)
+    with pytest.raises(ValidationError, match="no longer in use"):
+        activities.update_activity(activity=activity, actor=Actor.staff(engagement), programme=retired)
