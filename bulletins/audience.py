@@ -23,6 +23,7 @@ from bulletins.models import Bulletin
 from consent.selectors import contacts_reachable_for
 from crm.audit import Actor
 from crm.models import Contact
+from segments.activities import participants
 from segments.selectors import contacts_in_segment
 
 PURPOSE = "bulletin"
@@ -64,6 +65,8 @@ def audience_for(*, bulletin: Bulletin, actor: Actor | None = None, use: str = "
         interested = Contact.topics.through.objects.filter(
             contact_id=OuterRef("pk"), topic_id__in=bulletin.items.values("topic_id"))
         people = people.filter(Exists(interested))
+    if bulletin.kind == Bulletin.Kind.ACTIVITY_FEEDBACK:
+        people = people.filter(pk__in=participants(bulletin.activity).values("pk"))
     rules = segment_rules_in_effect(bulletin)
     if rules is not None:
         in_segment = contacts_in_segment(rules=rules, actor=actor or segment_actor(bulletin), use=use,
@@ -81,7 +84,7 @@ def describe_audience(bulletin: Bulletin) -> str:
     if bulletin.kind == Bulletin.Kind.EVENT_INVITATION:
         base = "People who agreed to hear about events"
     elif bulletin.kind == Bulletin.Kind.ACTIVITY_FEEDBACK:
-        base = "People who took part and agreed to hear about events or involvement"
+        base = f"People who took part in “{bulletin.activity.title}” and agreed to hear about events or involvement"
     elif bulletin.audience == Bulletin.Audience.EVERYONE:
         base = "Everyone who receives bulletins"
     else:

@@ -47,8 +47,16 @@ class BulletinForm(NhsukForm):
         super().__init__(*args, **kwargs)
         self.fields["segment"].queryset = segments_visible_to(user).order_by("name") if user else Segment.objects.none()
         if kind != Bulletin.Kind.BULLETIN:
-            # An invitation goes to its segment (people reachable for events), never by topics.
-            del self.fields["audience"]
+            del self.fields["audience"]  # never by topics
+        if kind == Bulletin.Kind.ACTIVITY_FEEDBACK:
+            # Feedback goes to the activity's participants (reachable for events or involvement).
+            del self.fields["segment"]
+            self.fields["introduction"].label = "What you heard and what you did"
+            self.fields["introduction"].required = True
+            self.fields["introduction"].error_messages["required"] = "Write the feedback"
+            self.fields["introduction"].help_text = "Markdown. Filled in from the activity: change it as you need."
+        elif kind == Bulletin.Kind.EVENT_INVITATION:
+            # An invitation goes to its segment (people reachable for events).
             self.fields["segment"].required = True
             self.fields["segment"].label = "Invite the people in this segment"
             self.fields["segment"].empty_label = "Choose a segment"

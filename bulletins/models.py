@@ -55,6 +55,8 @@ class Bulletin(models.Model):
                                      help_text="The segment's rules as approved; cleared by any new version.")
     event = models.ForeignKey("segments.Event", null=True, blank=True, on_delete=models.PROTECT,
                               related_name="+", help_text="The event an invitation is for.")
+    activity = models.ForeignKey("segments.Activity", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+", help_text="The completed activity a feedback email is about.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     version = models.PositiveIntegerField(default=1, help_text="Goes up by one on every content edit.")
     approved_version = models.PositiveIntegerField(null=True, blank=True)
@@ -83,6 +85,10 @@ class Bulletin(models.Model):
                 condition=(Q(kind="event_invitation", event__isnull=False, segment__isnull=False)
                            | (~Q(kind="event_invitation") & Q(event__isnull=True))),
                 name="bulletin_invitation_has_event_and_segment"),
+            models.CheckConstraint(
+                condition=Q(kind="activity_feedback", activity__isnull=False)
+                | (~Q(kind="activity_feedback") & Q(activity__isnull=True)),
+                name="bulletin_feedback_has_activity"),
         ]
         permissions = [
             ("approve_bulletin", "Can approve a bulletin written by someone else"),

@@ -23,7 +23,7 @@ from bulletins.rendering import personalise, preview_merge_values, render_varian
 from bulletins.sanitise import is_safe_url
 from crm.audit import Actor, record_audit
 from crm.validators import has_control_characters
-from segments.models import Event, Segment
+from segments.models import Activity, Event, Segment
 from segments.rules import parse_rules
 from segments.selectors import segments_visible_to
 from segments.services import check_equality_use
@@ -91,20 +91,25 @@ def _checked_segment(segment: Segment | None, actor: Actor, *, required: bool) -
 
 def create_bulletin(*, subject: str, preheader: str = "", introduction: str = "",
                     audience: str = Bulletin.Audience.TOPICS, segment: Segment | None = None,
-                    kind: str = Bulletin.Kind.BULLETIN, event: Event | None = None, actor: Actor) -> Bulletin:
+                    kind: str = Bulletin.Kind.BULLETIN, event: Event | None = None, activity: Activity | None = None,
+                    actor: Actor) -> Bulletin:
     """A new draft. An event invitation names its event and a segment; a bulletin may name a segment."""
     if kind not in Bulletin.Kind.values:
         raise ValidationError({"kind": "Choose what kind of email this is"})
     if (kind == Bulletin.Kind.EVENT_INVITATION) != (event is not None):
         raise ValidationError({"event": "An invitation needs its event, and only an invitation has one"})
+    if (kind == Bulletin.Kind.ACTIVITY_FEEDBACK) != (activity is not None):
+        raise ValidationError({"activity": "Feedback needs its activity, and only feedback has one"})
+    if activity is not None and activity.status != Activity.Status.COMPLETED:
+        raise ValidationError({"activity": "Feedback can be sent only from a completed activity"})
     fields = _bulletin_fields(subject, preheader, introduction, audience)
     fields["segment"] = _checked_segment(segment, actor, required=kind == Bulletin.Kind.EVENT_INVITATION)
     with transaction.atomic():
-        bulletin = Bulletin.objects.create(created_by=actor.user, kind=kind, event=event, **fields)
+        bulletin = Bulletin.objects.create(created_by=actor.user, kind=kind, event=event, activity=activity, **fields)
         bulletin.editors.add(actor.user)
         record_audit(actor=actor, action="bulletin.created", obj=bulletin,
                      changes={"version": 1, "kind": kind, "segment": fields["segment"] and fields["segment"].pk,
-                              "event": event and event.pk})
+                              "event": event and event.pk, "activity": activity and activity.pk})
     return bulletin
 
 

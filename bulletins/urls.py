@@ -13,6 +13,7 @@ urlpatterns = [
     path("staff/bulletins/", views.bulletin_list, name="list"),
     path("staff/bulletins/new/", views.bulletin_new, name="new"),
     path("staff/bulletins/invite/<uuid:public_id>/", views.invitation_new, name="new_invitation"),
+    path("staff/bulletins/feedback/<int:pk>/", views.feedback_new, name="new_feedback"),
     path("staff/bulletins/comments/", views.comment_queue, name="comments"),
     path("staff/bulletins/comments/<int:comment_id>/", views.comment_moderate, name="comment_moderate"),
     path("staff/bulletins/<uuid:public_id>/", views.bulletin_detail, name="detail"),

@@ -23,7 +23,7 @@ from consent.staff.forms import posted
 from crm.audit import actor_from_request, record_audit
 from crm.forms import write_valid_post
 from crm.staff.access import staff_view
-from segments.models import Event
+from segments.models import Activity, Event
 
 VIEW, CHANGE, ADD = "bulletins.view_bulletin", "bulletins.change_bulletin", "bulletins.add_bulletin"
 APPROVE, SEND, MODERATE = "bulletins.approve_bulletin", "bulletins.send_bulletin", "bulletins.moderate_comment"
@@ -65,6 +65,32 @@ def invitation_new(request, public_id):
         messages.success(request, "Invitation started. Preview it, then ask a colleague to approve it.")
         return redirect("bulletins:detail", public_id=written.result.public_id)
     return render(request, "bulletins/staff/bulletin_form.html", {"form": form, "event": event})
+
+
+def _feedback_text(activity: Activity) -> str:
+    parts = [f"Thank you for taking part in {activity.title}."]
+    if activity.you_said:
+        parts += ["## You said", activity.you_said]
+    if activity.we_did:
+        parts += ["## We did", activity.we_did]
+    return "\n\n".join(parts)
+
+
+@staff_view(VIEW, ADD)
+def feedback_new(request, pk):
+    """"You said, we did": feedback from a completed activity to its participants, as a bulletin."""
+    activity = get_object_or_404(Activity, pk=pk)
+    kind = Bulletin.Kind.ACTIVITY_FEEDBACK
+    form = forms.BulletinForm(posted(request), user=request.user, kind=kind, initial={
+        "subject": f"You said, we did: {activity.title}"[:200], "introduction": _feedback_text(activity)})
+    if activity.status != Activity.Status.COMPLETED:
+        messages.error(request, "Feedback can be sent only from a completed activity.")
+        return redirect("segments:activity_detail", pk=activity.pk)
+    if written := write_valid_post(request, form, lambda data: services.create_bulletin(
+            actor=actor_from_request(request), kind=kind, activity=activity, **data)):
+        messages.success(request, "Feedback started. Preview it, then ask a colleague to approve it.")
+        return redirect("bulletins:detail", public_id=written.result.public_id)
+    return render(request, "bulletins/staff/bulletin_form.html", {"form": form, "activity": activity})
 
 
 @staff_view(VIEW)

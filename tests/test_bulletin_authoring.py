@@ -327,15 +327,19 @@ STAFF_ROUTES = [
     ("bulletins:send", "bulletin", 200, 200),
     ("bulletins:unschedule", "bulletin", 405, 302),
     ("bulletins:new_invitation", "event", 200, 200),
+    ("bulletins:new_feedback", "activity", 302, 302),  # a planned activity: back to it, feedback comes later
 ]
 
 
 @pytest.fixture
-def route_objects(make_bulletin, make_contact, author_actor):
+def route_objects(make_bulletin, make_contact, author_actor, staff_user):
     from datetime import datetime
 
     from bulletins.models import Comment
+    from crm.audit import Actor
+    from segments.activities import create_activity
     from segments.events import save_event
+    from segments.models import Programme
 
     bulletin = make_bulletin()
     item, commented = bulletin.items.order_by("position")  # an item with a comment cannot be removed
@@ -344,10 +348,13 @@ def route_objects(make_bulletin, make_contact, author_actor):
             "item": {"public_id": bulletin.public_id, "item_id": item.pk},
             "comment": {"comment_id": comment.pk},
             "event": {"public_id": save_event(actor=author_actor, title="Big Chat", starts_at=datetime(2027, 3, 11, 18),
-                                              ends_at=datetime(2027, 3, 11, 20)).public_id}}
+                                              ends_at=datetime(2027, 3, 11, 20)).public_id},
+            "activity": {"pk": create_activity(actor=Actor.staff(staff_user("Engagement")), title="Survey",
+                                               programme=Programme.objects.get_or_create(name="Routes")[0],
+                                               kind="survey").pk}}
 
 
-MISSING = {"event": lambda: {"public_id": uuid.uuid4()},
+MISSING = {"event": lambda: {"public_id": uuid.uuid4()}, "activity": lambda: {"pk": 2_000_000_000},
            "bulletin": lambda: {"public_id": uuid.uuid4()},
            "item": lambda: {"public_id": uuid.uuid4(), "item_id": 2_000_000_000},
            "comment": lambda: {"comment_id": 2_000_000_000}}

@@ -669,6 +669,9 @@ PAGES += [
     ("segments:activity_participant_remove", "participant", "POST", only(E, ok=302)),
     ("segments:activity_events", "activity", "GET", only(E)),
     ("segments:activity_events", "activity", "POST", only(E, ok=302)),
+    # "You said, we did" (Communications): the matrix activity is planned, so it sends them back to it.
+    ("bulletins:new_feedback", "activity", "GET", only(C, ok=302)),
+    ("bulletins:new_feedback", "activity", "POST", only(C, ok=302)),
 ]
 
 

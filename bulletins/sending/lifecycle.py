@@ -11,6 +11,7 @@ from bulletins.selectors import status_counts
 from bulletins.sending.bells import ring
 from bulletins.sending.fanout import create_deliveries, record_invitations
 from crm.audit import Actor, record_audit
+from segments.activities import record_feedback_sent
 
 Status = Bulletin.Status
 
@@ -134,4 +135,8 @@ def finish_if_done(*, bulletin_id: int, actor: Actor | None = None) -> bool:
         locked.send_finished_at = timezone.now()
         locked.save(update_fields=["status", "send_finished_at", "updated_at"])
         record_audit(actor=actor or Actor.system(), action="bulletin.send_finished", obj=locked, changes=counts)
+        if locked.kind == Bulletin.Kind.ACTIVITY_FEEDBACK:
+            # "You said, we did": the activity records when, and to how many it actually went.
+            record_feedback_sent(activity=locked.activity, sent_at=locked.send_finished_at,
+                                 recipient_count=counts[Delivery.Status.SENT], actor=actor or Actor.system())
     return True
