@@ -39,6 +39,7 @@ ACTION_LABELS: dict[str, str] = {
     "contact.data_access_link_used": "Single-use data link used",
     "equality.answers_saved": "Equality answers saved",
     "equality.answers_viewed": "Equality answers viewed by staff",
+    "equality.report_downloaded": "Report 'Who are we missing' downloaded",
     "organisation.localities_loaded": "Localities and postcode districts loaded",
     # consent
     "consent.given": "Consent given (awaiting confirmation)",
@@ -179,6 +180,7 @@ OBJECT_KINDS: dict[str, ObjectKind] = {
     "crm.auditentry": ObjectKind("The audit log", load=False),
     "crm.locality": ObjectKind("Localities", load=False),
     "crm.topic": ObjectKind("Topic", name=lambda t: f"Topic {t.name}"),
+    "segments.representation": ObjectKind("Report 'Who are we missing'", load=False),
     "crm.populationbaseline": ObjectKind("Population baseline", name=lambda b: f"Population baseline for {b.area_name}"),
     "consent.purpose": ObjectKind("Consent purposes", load=False),
     "consent.suppression": ObjectKind("Suppression list", load=False),

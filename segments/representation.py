@@ -13,12 +13,12 @@ non-zero cell is hidden too — so no hidden count can be worked out by subtract
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from consent.models import ConsentState, Purpose
 from crm.census import report_baseline
 from crm.models import Contact, EqualityProfile, Locality
-from segments.models import Invitation
+from segments.models import ActivityParticipant, Invitation
 
 SMALL = 5  # counts 1..4 are hidden
 UNDER_REPRESENTED = 0.8  # a share below 80% of the population's share
@@ -26,6 +26,7 @@ POPULATIONS = {
     "reachable": "People we can contact",
     "invited": "People invited to events",
     "attended": "People who came to events",
+    "took_part": "People who came to events or took part in an activity",
 }
 NOT_ANSWERED = "Not answered or prefer not to say"
 
@@ -92,12 +93,16 @@ class Table:
 
 
 def people(*, population: str, start: datetime | None = None, end: datetime | None = None,
-           event_ids=None) -> QuerySet[Contact]:
-    """The people a report counts: the chosen population, only those whose monitoring consent allows it."""
+           event_ids=None, activity=None, programme=None) -> QuerySet[Contact]:
+    """The people a report counts: the chosen population, only those whose monitoring consent allows it.
+
+    ``activity`` or ``programme`` narrows the event populations to the events linked to it; "took part"
+    adds the people recorded as taking part in an activity (as ``segments.activities.participants``).
+    """
     if population == "reachable":
         base = Contact.objects.filter(pk__in=_reachable_ids(Purpose.Code.BULLETIN, Purpose.Code.EVENTS,
                                                             Purpose.Code.INVOLVEMENT))
-    elif population in ("invited", "attended"):
+    elif population in ("invited", "attended", "took_part"):
         invitations = Invitation.objects.all()
         if population == "invited":
             invitations = invitations.exclude(source=Invitation.Source.WALK_IN)
@@ -109,11 +114,32 @@ def people(*, population: str, start: datetime | None = None, end: datetime | No
             invitations = invitations.filter(event__starts_at__lt=end)
         if event_ids:
             invitations = invitations.filter(event_id__in=list(event_ids))
-        base = Contact.objects.filter(pk__in=invitations.values("contact_id"))
+        if activity is not None:
+            invitations = invitations.filter(event__activities=activity)
+        if programme is not None:
+            invitations = invitations.filter(event__activities__programme=programme)
+        included = Q(pk__in=invitations.values("contact_id"))
+        if population == "took_part" and not event_ids:
+            included |= Q(pk__in=_recorded_participants(start, end, activity, programme).values("contact_id"))
+        base = Contact.objects.filter(included)
     else:
         raise ValueError(f"Unknown population {population!r}; choose one of {', '.join(POPULATIONS)}")
     monitored = _reachable_ids(Purpose.Code.EQUALITY_MONITORING)
     return base.order_by().filter(pk__in=monitored)
+
+
+def _recorded_participants(start, end, activity, programme) -> QuerySet[ActivityParticipant]:
+    """Participants recorded on activities that ran in the period (an activity without dates counts)."""
+    recorded = ActivityParticipant.objects.all()
+    if activity is not None:
+        recorded = recorded.filter(activity=activity)
+    if programme is not None:
+        recorded = recorded.filter(activity__programme=programme)
+    if start:
+        recorded = recorded.filter(Q(activity__ends_on__isnull=True) | Q(activity__ends_on__gte=start.date()))
+    if end:
+        recorded = recorded.filter(Q(activity__starts_on__isnull=True) | Q(activity__starts_on__lt=end.date()))
+    return recorded
 
 
 def _reachable_ids(*codes: str) -> QuerySet[ConsentState]:
@@ -126,8 +152,10 @@ def _reachable_ids(*codes: str) -> QuerySet[ConsentState]:
         status=ConsentState.Status.GRANTED, suppressed=False).values("contact_id")
 
 
-def representation(*, population: str = "reachable", start=None, end=None, event_ids=None) -> list[Table]:
-    counted = people(population=population, start=start, end=end, event_ids=event_ids)
+def representation(*, population: str = "reachable", start=None, end=None, event_ids=None, activity=None,
+                   programme=None) -> list[Table]:
+    counted = people(population=population, start=start, end=end, event_ids=event_ids, activity=activity,
+                     programme=programme)
     baseline = report_baseline()
     raw = _raw_counts(counted)
     return [_table(name, raw[name], baseline) for name in CHARACTERISTICS]

@@ -10,6 +10,7 @@ from segments import (
     views_exports,
     views_imports,
     views_public,
+    views_representation,
     views_segments,
 )
 
@@ -43,6 +44,8 @@ urlpatterns = [
     path("staff/imports/<uuid:public_id>/cancel/", views_imports.import_cancel, name="import_cancel"),
     # Staff: the census baseline the representation report compares with
     path("staff/representation/baseline/", views_baselines.baseline_upload, name="baseline_upload"),
+    path("staff/representation/", views_representation.representation_report, name="representation"),
+    path("staff/representation/report.csv", views_representation.representation_csv, name="representation_csv"),
     # Staff: engagement activities (segments.views_activities)
     path("staff/activities/", views_activities.activity_list, name="activity_list"),
     path("staff/activities/new/", views_activities.activity_new, name="activity_new"),

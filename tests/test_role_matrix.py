@@ -746,3 +746,14 @@ def test_every_activity_api_route_has_a_row():
                 routes.update((method, full) for operation in path_view.operations for method in operation.methods)
     assert len(routes) == 5, routes
     assert not routes - rows, f"Add these to API in {__name__}: {sorted(routes - rows)}"
+
+
+# --- the 'Who are we missing?' report (appended by its author) -----------------------------------------------
+# Counts of consenting people with small numbers hidden, never anyone's answers: the report permission
+# (segments.view_activity_reports) — Engagement, Data protection and Commissioners. GET-only (405 on POST).
+PAGES += [
+    ("segments:representation", None, "GET", only(E, D, K)),
+    ("segments:representation", None, "POST", only(E, D, K, ok=405)),
+    ("segments:representation_csv", None, "GET", only(E, D, K)),
+    ("segments:representation_csv", None, "POST", only(E, D, K, ok=405)),
+]
