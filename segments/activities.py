@@ -219,9 +219,12 @@ def update_activity(*, activity: Activity, actor: Actor, topics=None, localities
         activity.save()
         many = {"topics": topics, "localities": localities, "followers": followers, "events": events}
         many = {name: value for name, value in many.items() if value is not None}
+        changed_many = [name for name, value in many.items()
+                        if {_pk(v) for v in value} != set(getattr(activity, name).values_list("pk", flat=True))]
         _set_many(activity, many)
-        record_audit(actor=actor, action="activity.updated", obj=activity, summary=activity.title,
-                     changes={"fields": sorted(set(changed) | set(many))})
+        if changed or changed_many:  # a save that changes nothing leaves no audit entry
+            record_audit(actor=actor, action="activity.updated", obj=activity, summary=activity.title,
+                         changes={"fields": sorted(set(changed) | set(changed_many))})
     return activity
 
 

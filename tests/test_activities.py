@@ -325,3 +325,14 @@ def test_an_activity_cannot_move_to_a_retired_programme(make_activity, engagemen
     retired = Programme.objects.create(name="Retired programme", is_active=False)
     with pytest.raises(ValidationError, match="no longer in use"):
         activities.update_activity(activity=activity, actor=Actor.staff(engagement), programme=retired)
+
+
+def test_the_audit_names_the_fields_that_changed_and_nothing_for_a_save_without_change(make_activity, engagement,
+                                                                                          topics):
+    activity = make_activity(topics=topics[:1])
+    actor = Actor.staff(engagement)
+    activities.update_activity(activity=activity, actor=actor, title=activity.title, topics=topics[:1])
+    assert not AuditEntry.objects.filter(action="activity.updated").exists()
+    activities.update_activity(activity=activity, actor=actor, themes_heard="Transport", topics=topics[:2])
+    entry = AuditEntry.objects.get(action="activity.updated")
+    assert entry.changes == {"fields": ["themes_heard", "topics"]}
