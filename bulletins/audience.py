@@ -92,7 +92,7 @@ def describe_audience(bulletin: Bulletin) -> str:
     if bulletin.segment_id:
         base += f", in the segment “{bulletin.segment.name}”"
         if bulletin.segment_rules is not None:
-            base += " (its rules as they were when the bulletin was approved)"
+            base += " (its rules as they were when it was approved)"
     return base
 
 

@@ -107,7 +107,7 @@ def test_an_edit_to_the_segment_after_approval_does_not_change_who_it_goes_to(
     bulletin.refresh_from_db()
     assert bulletin.segment_rules == NORTH
     assert audience_count(bulletin=bulletin) == 2  # still ann and fay: the approved copy
-    assert "as they were when the bulletin was approved" in describe_audience(bulletin)
+    assert "as they were when it was approved" in describe_audience(bulletin)
     assert names_sent(send_bulletin(bulletin)) == {"ann", "fay"}
 
 

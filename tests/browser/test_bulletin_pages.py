@@ -228,3 +228,82 @@ def test_contact_page_with_its_bulletins_panel(open_site, world, staff_user):
     site = staff_site(open_site, staff_user("Engagement"))
     page = check(site, reverse("consent_staff:contact", args=[world["reader"].public_id]))
     assert "Autumn news" in page.locator("#bulletins-sent + *").inner_text()
+
+
+# --- segments, event invitations and "you said, we did" (the pages they add or change) -----------------
+
+@pytest.fixture
+def wiring(world, staff_user, make_contact):
+    """A segment, an event with an invitation email (sent), a completed activity with a feedback draft."""
+    from segments import activities, activity_evidence, events
+    from segments import services as segment_services
+    from segments.models import Programme
+
+    engagement = Actor.staff(staff_user("Engagement", username="erin", first_name="Erin", last_name="Engage"))
+    by_author, by_approver = Actor.staff(world["author"]), Actor.staff(world["approver"])
+    segment = segment_services.create_segment(name="Carers", rules={
+        "version": 1, "match": "all", "rules": [{"field": "kind", "op": "in", "value": ["carer"]}]}, actor=engagement)
+    guest = make_contact(email="gita@example.org", name="Gita Guest", kind="carer", purposes=("events", "involvement"))
+    chat = events.save_event(actor=engagement, kind="big_chat", title="Big Chat, Bootle",
+                             starts_at=datetime(2027, 3, 11, 18, 30), ends_at=datetime(2027, 3, 11, 20, 0),
+                             venue_name="Bootle Town Hall", venue_address="Oriel Road, Bootle", step_free=True,
+                             hearing_loop=True, capacity=40)
+    invitation = services.create_bulletin(subject="You are invited: Big Chat, Bootle",
+                                          introduction="Tell us what matters to carers.", kind="event_invitation",
+                                          event=chat, segment=segment, actor=by_author)
+    services.approve_bulletin(bulletin=invitation, version=invitation.version, actor=by_approver)
+    services.send_bulletin_now(bulletin=invitation, actor=by_approver)
+    invitation.refresh_from_db()
+    activity = activities.create_activity(actor=engagement, title="Carers' support review", kind="consultation",
+                                          programme=Programme.objects.get_or_create(name="Carers")[0],
+                                          you_said="Evening sessions.", we_did="Two evening clinics.")
+    activity_evidence.add_participant(activity=activity, contact=guest, actor=engagement)
+    activities.change_status(activity=activity, status="in_progress", actor=engagement)
+    activity = activities.change_status(activity=activity, status="completed", actor=engagement)
+    feedback = services.create_bulletin(subject="You said, we did: carers' support", introduction="Thank you.",
+                                        kind="activity_feedback", activity=activity, actor=by_author)
+    return {"segment": segment, "event": chat, "invitation": invitation, "activity": activity,
+            "feedback": feedback, "engagement": engagement}
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_invitation_and_feedback_pages(open_site, world, wiring, javascript, tmp_path_factory):
+    site = staff_site(open_site, world["approver"], javascript=javascript)
+    shots = tmp_path_factory.mktemp("shots")
+    paths = {
+        "invite_new": reverse("bulletins:new_invitation", args=[wiring["event"].public_id]),
+        "invitation": reverse("bulletins:detail", args=[wiring["invitation"].public_id]),
+        "invitation_edit": reverse("bulletins:edit", args=[wiring["invitation"].public_id]),
+        "invitation_report": reverse("bulletins:progress", args=[wiring["invitation"].public_id]),
+        "feedback_new": reverse("bulletins:new_feedback", args=[wiring["activity"].pk]),
+        "feedback": reverse("bulletins:detail", args=[wiring["feedback"].public_id]),
+        "bulletin_edit": reverse("bulletins:edit", args=[world["draft"].public_id]),
+    }
+    for name, path in paths.items():
+        page = check(site, path)
+        if javascript:
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    text = check(site, paths["invitation"]).locator("main").inner_text()
+    assert "in the segment “Carers”" in text and "Big Chat, Bootle" in text
+    print("screenshots in", shots)
+
+
+def test_event_page_with_emailed_invitations_and_the_invitation_email(open_site, world, wiring, tmp_path_factory):
+    from axe_playwright_python.sync_playwright import Axe
+    from django.contrib.auth.models import Group
+
+    world["approver"].groups.add(Group.objects.get(name="Engagement"))
+    site = staff_site(open_site, world["approver"])
+    shots = tmp_path_factory.mktemp("shots")
+    page = check(site, reverse("segments:event_detail", args=[wiring["event"].public_id]))
+    page.screenshot(path=str(shots / "event.png"), full_page=True)
+    main = page.locator("main").inner_text()
+    assert "Email invitations" in main and "You are invited: Big Chat, Bootle" in main
+    page = check(site, reverse("segments:activity_detail", args=[wiring["activity"].pk]))
+    assert "Send feedback to participants" in page.locator("main").inner_text()
+    page = site.goto(reverse("bulletins:preview_email", args=[wiring["invitation"].public_id]))
+    page.screenshot(path=str(shots / "invitation_email.png"), full_page=True)
+    assert "Thursday 11 March 2027, 6:30pm to 8pm" in page.locator("body").inner_text()
+    violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
+    assert not violations, describe_violations(violations)
+    print("screenshots in", shots)
