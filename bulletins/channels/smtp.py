@@ -11,6 +11,7 @@ import socket
 
 from django.conf import settings
 from django.core.mail import BadHeaderError, get_connection
+from django.core.mail.message import sanitize_address
 
 from bulletins.channels.base import FAILED, RETRY, SENT, OutgoingMessage, SendResult, as_email
 
@@ -54,11 +55,17 @@ class SmtpChannel:
     def _send_one(self, connection, message: OutgoingMessage) -> SendResult:
         try:
             email = as_email(message, connection=connection)
-            email.message()  # builds headers now: a bad header fails this row only
+            # Built once, here: a bad header fails this row only. Handing the bytes to the open
+            # smtplib connection (what Django's backend does inside send_messages) avoids building
+            # the MIME tree a second time, which was half of this channel's CPU per message.
+            encoding = email.encoding or settings.DEFAULT_CHARSET
+            sender = sanitize_address(email.from_email, encoding)
+            recipients = [sanitize_address(address, encoding) for address in email.recipients()]
+            raw = email.message().as_bytes(linesep="\r\n")
         except (BadHeaderError, ValueError) as exc:
             return SendResult(message.delivery_id, FAILED, reason=f"The message could not be built: {exc}"[:200])
         try:
-            connection.send_messages([email])
+            connection.connection.sendmail(sender, recipients, raw)
         except smtplib.SMTPRecipientsRefused as exc:
             code, _ = next(iter(exc.recipients.values()))
             return SendResult(message.delivery_id, _reply_outcome(code),
