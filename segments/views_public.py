@@ -33,7 +33,12 @@ def rsvp(request, token):
         return render(request, "segments/public/link_invalid.html", status=404)
     event = invitation.event
     if request.method == "GET":
-        initial = {"response": invitation.response or None, "access_needs": invitation.access_needs}
+        # The email's Yes / Maybe / No links carry ?response=: the choice is pre-selected, but only the
+        # person's POST records it (a mail scanner following the link answers nothing).
+        chosen = request.GET.get("response")
+        offered = {value for value, _ in RsvpForm.base_fields["response"].choices}
+        initial = {"response": chosen if chosen in offered else (invitation.response or None),
+                   "access_needs": invitation.access_needs}
         return render(request, "segments/public/rsvp.html", {"event": event, "invitation": invitation,
                                                                "form": RsvpForm(initial=initial)})
     form = RsvpForm(request.POST)

@@ -175,6 +175,18 @@ def test_opening_the_rsvp_link_changes_nothing_and_posting_answers(client, chat,
     assert "You're coming" in page.content.decode()
 
 
+def test_the_emails_answer_links_preselect_the_answer_but_record_nothing(client, chat, invite):
+    ann = invite("Ann")
+    url = reverse("segments:rsvp", args=[rsvp_tokens.make_token(ann)])
+    page = client.get(url + "?response=maybe").content.decode()
+    assert re.search(r'<input[^>]*value="maybe"[^>]*checked', page)
+    assert not re.search(r'<input[^>]*value="yes"[^>]*checked', page)
+    ann.refresh_from_db()
+    assert ann.response == "" and ann.responded_at is None
+    page = client.get(url + "?response=<script>").content.decode()  # not a choice: nothing pre-selected
+    assert not re.search(r'<input[^>]*checked', page) and "<script>" not in page
+
+
 def test_a_yes_when_full_goes_on_the_waiting_list(client, chat, invite):
     ann, bob = invite("Ann"), invite("Bob")
     client.post(reverse("segments:rsvp", args=[rsvp_tokens.make_token(ann)]), {"response": "yes"})
