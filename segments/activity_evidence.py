@@ -69,7 +69,7 @@ def add_headcount(*, activity: Activity, actor: Actor, label: str, count: int, l
     label = " ".join((label or "").split())
     errors = {}
     if not label:
-        errors["label"] = "Say where or how these people took part, for example “Drop-in at Bootle Strand”"
+        errors["label"] = "Say where or how these people took part, for example “Drop-in at the shopping centre”"
     elif len(label) > 200 or has_control_characters(label):
         errors["label"] = "Use up to 200 letters, without control characters"
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_HEADCOUNT:

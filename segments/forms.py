@@ -185,7 +185,7 @@ class ImportForm(StaffForm):
                                   error_messages={"required": "Enter the date the forms were filled in"})
     collected_by = forms.CharField(label="Who collected them", max_length=150,
                                    validators=[ControlCharacterValidator("Who collected them")],
-                                   help_text="For example, 'Engagement team at the Bootle Big Chat'.",
+                                   help_text="For example, 'Engagement team at the Big Chat in the library'.",
                                    error_messages={"required": "Say who collected the forms"})
     evidence_reference = forms.CharField(label="Where the paper originals are kept", max_length=200,
                                          validators=[ControlCharacterValidator("Where the originals are")],

@@ -125,7 +125,7 @@ class StatusForm(StaffForm):
 class HeadcountForm(StaffForm):
     label = forms.CharField(label="Where or how they took part", max_length=200,
                             validators=[ControlCharacterValidator("Where or how they took part")],
-                            help_text="For example, 'Drop-in at Bootle Strand' or 'Paper survey returns'.",
+                            help_text="For example, 'Drop-in at the shopping centre' or 'Paper survey returns'.",
                             error_messages={"required": "Say where or how these people took part"})
     count = forms.IntegerField(label="How many people", min_value=1, max_value=MAX_HEADCOUNT,
                                error_messages={"required": "Enter how many people took part",

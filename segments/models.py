@@ -317,7 +317,7 @@ class ActivityParticipant(models.Model):
 
 
 class ActivityHeadcount(models.Model):
-    """Anonymous people who took part ("34 at the drop-in at Bootle Strand"), optionally with a breakdown
+    """Anonymous people who took part ("34 at the drop-in at the shopping centre"), optionally with a breakdown
     of their equality answers: {characteristic: {category code: count}} over crm.EqualityProfile's
     fields and categories (validated by segments.activities)."""
 
