@@ -133,6 +133,9 @@ def main() -> None:
     for size in sizes:
         print(f"our import of {size:,} rows …", flush=True)
         ours[size] = run_child(__file__, size)
+        print(f"  {ours[size]['rows_per_s']:,.0f} rows/s (preview {ours[size]['preview_s']} s, whole "
+              f"{ours[size]['wall_s']} s, CPU {ours[size]['cpu_s']} s), peak {ours[size]['peak_rss_mib']} MiB; "
+              f"load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
     peer_result = None if args.no_peer else peer(sizes)
     print(f"\n{'rows':>9} {'ours rows/s':>12} {'peer rows/s':>12} {'ratio':>7} {'our peak MiB':>13}")
     for size in sizes:

@@ -16,7 +16,11 @@ from django.db.models.expressions import RawSQL
 
 
 def in_list(model, attname: str, values: Sequence) -> RawSQL:
-    """A filter condition ``<table>.<column> IN (values)``; an empty list matches nothing."""
+    """A filter condition ``<table>.<column> IN (values)``; an empty list matches nothing.
+
+    For the outermost query only: it names the table, and Django renames tables (U0, V0) in a
+    queryset used as a subquery, where the condition would name a table that is not there.
+    """
     values = list(values)
     if not values:
         return RawSQL("1 = 0", [], output_field=BooleanField())

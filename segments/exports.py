@@ -21,6 +21,7 @@ from django.utils import timezone
 from consent.models import ConsentState, Purpose
 from consent.selectors import contacts_reachable_for
 from crm.audit import Actor, record_audit
+from crm.bulk_sql import in_list
 from crm.models import CommunicationNeed, Contact, EqualityProfile
 from segments import services
 from segments.models import Event, Invitation, InvitationExport, Segment
@@ -132,8 +133,7 @@ def _chunk_rows(chunk: list[tuple], columns: list[Column]):
     ids = [row[0] for row in chunk]
     keys = {c.key for c in columns}
     related = {
-        "topics": _joined(Contact.topics.through.objects.filter(contact_id__in=ids)
-                          .order_by("topic__name").values_list("contact_id", "topic__name")) if "topics" in keys else {},
+        "topics": _topics(ids) if "topics" in keys else {},
         "communication_needs": _needs(ids) if "communication_needs" in keys else {},
         "consent": _consent_wording(ids) if "consent" in keys else {},
     }
@@ -165,15 +165,22 @@ def _joined(pairs) -> dict[int, str]:
     return {contact_id: "; ".join(texts) for contact_id, texts in joined.items()}
 
 
+def _topics(ids) -> dict[int, str]:
+    through = Contact.topics.through
+    return _joined(through.objects.filter(in_list(through, "contact_id", ids)).order_by("topic__name").values_list(
+        "contact_id", "topic__name"))
+
+
 def _needs(ids) -> dict[int, str]:
-    rows = CommunicationNeed.objects.filter(contact_id__in=ids).order_by("need").values_list("contact_id", "need",
-                                                                                              "detail")
+    rows = CommunicationNeed.objects.filter(in_list(CommunicationNeed, "contact_id", ids)).order_by(
+        "need").values_list("contact_id", "need", "detail")
     return _joined((cid, NEED_LABELS.get(need, need) + (f" ({detail})" if detail else "")) for cid, need, detail in rows)
 
 
 def _consent_wording(ids) -> dict[int, str]:
     """When each person agreed to event invitations, and on which wording: the list answers "who agreed"."""
-    rows = ConsentState.objects.filter(contact_id__in=ids, purpose__code=Purpose.Code.EVENTS).values_list(
+    rows = ConsentState.objects.filter(in_list(ConsentState, "contact_id", ids),
+                                       purpose__code=Purpose.Code.EVENTS).values_list(
         "contact_id", "since", "statement__version")
     return {cid: f"{timezone.localtime(since):%-d %B %Y}, wording version {version}" for cid, since, version in rows}
 

@@ -14,6 +14,7 @@ purpose with ``record_consent_for_many`` (set-based, the ledger's own policy), o
 Re-importing the same file changes nothing: every row is then unchanged.
 """
 
+import codecs
 import csv
 import hashlib
 import io
@@ -52,6 +53,7 @@ HEADER_ALIASES = {
     "involvement": "involvement", "surveys": "involvement",
 }
 CHUNK = 5000
+DECODE_SLICE = 1 << 20  # bytes checked at a time for the file's encoding
 ACTIONS = ("create", "update", "unchanged", "rejected")
 
 
@@ -113,37 +115,40 @@ def read_rows(content: bytes, file_name: str):
     return _csv_rows(content)
 
 
-def _decode(content: bytes) -> str:
+def _encoding(content: bytes) -> str:
+    """UTF-8 (with or without a BOM) or, failing that, Windows-1252; checked slice by slice so the whole
+    file is never held twice as text (a 100,000-row file would be three copies: bytes, str, buffer)."""
     if content.startswith(b"\xff\xfe") or content.startswith(b"\xfe\xff"):
         raise ImportFileError("This file is UTF-16 text: save it as CSV UTF-8 (or Windows CSV) and upload it again")
     if b"\x00" in content[:4096]:
         raise ImportFileError("This is not a CSV text file: upload a CSV or an Excel (.xlsx) file")
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("cp1252", errors="strict") if _is_cp1252(content) else _unreadable()
+    for encoding in ("utf-8-sig", "cp1252"):
+        if _decodes(content, encoding):
+            return encoding
+    raise ImportFileError("The file's characters are neither UTF-8 nor Windows-1252: save it as CSV UTF-8")
 
 
-def _is_cp1252(content: bytes) -> bool:
+def _decodes(content: bytes, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    view = memoryview(content)
     try:
-        content.decode("cp1252")
+        for start in range(0, len(content), DECODE_SLICE):
+            decoder.decode(view[start:start + DECODE_SLICE])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
 
 
-def _unreadable():
-    raise ImportFileError("The file's characters are neither UTF-8 nor Windows-1252: save it as CSV UTF-8")
-
-
 def _csv_rows(content: bytes):
-    text = _decode(content)
-    first_line = text.split("\n", 1)[0]
+    encoding = _encoding(content)
+    first_line = content.split(b"\n", 1)[0].decode(encoding)
     if "\t" in first_line and not (first_line.count(",") or first_line.count(";")):
         raise ImportFileError("The columns are separated by tabs: save the file as CSV (commas or semicolons) "
                               "and upload it again")
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # Decoded as it is read (BytesIO shares the bytes), never as one whole str; newline="" as csv asks.
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline=""), delimiter=delimiter)
     header = _header(next(reader, []))
     for line, row in enumerate(reader, start=2):
         if any(cell.strip() for cell in row):
