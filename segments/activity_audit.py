@@ -8,7 +8,7 @@ ACTION_LABELS = {
     "activity.created": "Engagement activity created",
     "activity.updated": "Engagement activity changed",
     "activity.status_changed": "Engagement activity status changed",
-    "activity.feedback_sent": "“You said, we did” feedback emailed to participants",
+    "activity.feedback_sent": "Feedback (“you said, we did”) emailed to participants",
     "activity.headcount_added": "Anonymous headcount added to an activity",
     "activity.headcount_removed": "Anonymous headcount removed from an activity",
     "activity.participant_added": "Named participant added to an activity",
