@@ -278,6 +278,9 @@ NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY", "")
 NOTIFY_TEMPLATE_ID = os.environ.get("NOTIFY_TEMPLATE_ID", "")
 NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
 NOTIFY_CALLBACK_TOKEN = os.environ.get("NOTIFY_CALLBACK_TOKEN", "")
+# --- Engagement activity reports (segments.activity_reports) ----------------------------------
+# A completed activity whose "you said, we did" feedback is not given this many weeks on is overdue.
+MYNHS_FEEDBACK_OVERDUE_WEEKS = int(os.environ.get("MYNHS_FEEDBACK_OVERDUE_WEEKS", "12"))
 
 # --- Consent and personal links -------------------------------------------------------------
 # Suppression hashes must survive key rotation of SECRET_KEY, so they have their own pepper, with a

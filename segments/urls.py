@@ -5,6 +5,7 @@ from django.urls import path
 
 from segments import (
     views_activities,
+    views_activity_reports,
     views_baselines,
     views_events,
     views_exports,
@@ -61,6 +62,21 @@ urlpatterns = [
     path("staff/activities/<int:pk>/participants/<int:participant_id>/remove/",
          views_activities.activity_participant_remove, name="activity_participant_remove"),
     path("staff/activities/<int:pk>/events/", views_activities.activity_events, name="activity_events"),
+    # Staff: engagement activity reports (segments.views_activity_reports)
+    path("staff/activities/reports/", views_activity_reports.activity_reports, name="activity_reports"),
+    path("staff/activities/reports/by-programme.csv", views_activity_reports.activity_reports_programme_csv,
+         name="activity_reports_programme_csv"),
+    path("staff/activities/reports/by-locality.csv", views_activity_reports.activity_reports_locality_csv,
+         name="activity_reports_locality_csv"),
+    path("staff/activities/reports/no-equality-analysis.csv", views_activity_reports.activity_reports_equality_csv,
+         name="activity_reports_equality_csv"),
+    path("staff/activities/reports/feedback-due.csv", views_activity_reports.activity_reports_feedback_csv,
+         name="activity_reports_feedback_csv"),
+    path("staff/activities/reports/year/", views_activity_reports.activity_year_summary, name="activity_year_summary"),
+    path("staff/activities/reports/year/activities.csv", views_activity_reports.activity_year_csv,
+         name="activity_year_csv"),
+    path("staff/activities/reports/year/figures.csv", views_activity_reports.activity_year_figures_csv,
+         name="activity_year_figures_csv"),
     # Public: the event page and RSVP links
     path("events/rsvp/<str:token>/", views_public.rsvp, name="rsvp"),
     path("events/<uuid:public_id>/", views_public.public_event, name="public_event"),

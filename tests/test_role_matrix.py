@@ -757,3 +757,28 @@ PAGES += [
     ("segments:representation_csv", None, "GET", only(E, D, K)),
     ("segments:representation_csv", None, "POST", only(E, D, K, ok=405)),
 ]
+
+
+# --- engagement activity reports (appended by their author) --------------------------------------------------
+# For governance and the annual report: Engagement, Commissioners (DESIGN.md: "pull the reports for
+# governance and the annual report") and Data protection (equality analyses are theirs to check) hold
+# segments.view_activity_reports; Communications and Administrators do not. Numbers and titles only, no
+# names. Every page and file is GET-only: a POST answers 405 to those who may read it.
+PAGES += [
+    ("segments:activity_reports", None, "GET", only(E, D, K)),
+    ("segments:activity_reports", None, "POST", only(E, D, K, ok=405)),
+    ("segments:activity_reports_programme_csv", None, "GET", only(E, D, K)),
+    ("segments:activity_reports_programme_csv", None, "POST", only(E, D, K, ok=405)),
+    ("segments:activity_reports_locality_csv", None, "GET", only(E, D, K)),
+    ("segments:activity_reports_locality_csv", None, "POST", only(E, D, K, ok=405)),
+    ("segments:activity_reports_equality_csv", None, "GET", only(E, D, K)),
+    ("segments:activity_reports_equality_csv", None, "POST", only(E, D, K, ok=405)),
+    ("segments:activity_reports_feedback_csv", None, "GET", only(E, D, K)),
+    ("segments:activity_reports_feedback_csv", None, "POST", only(E, D, K, ok=405)),
+    ("segments:activity_year_summary", None, "GET", only(E, D, K)),
+    ("segments:activity_year_summary", None, "POST", only(E, D, K, ok=405)),
+    ("segments:activity_year_csv", None, "GET", only(E, D, K)),
+    ("segments:activity_year_csv", None, "POST", only(E, D, K, ok=405)),
+    ("segments:activity_year_figures_csv", None, "GET", only(E, D, K)),
+    ("segments:activity_year_figures_csv", None, "POST", only(E, D, K, ok=405)),
+]
