@@ -172,7 +172,7 @@ def _refold_chunk(purpose_id: int, contact_ids: list[int]) -> dict:
     for row in rows:
         events[row[1]].append(FoldedEvent._make(row))
     states = {row[1]: row for row in ConsentState.objects.filter(
-        in_list(ConsentState, "contact_id", contact_ids), purpose_id=purpose_id).values_list(
+        in_list(ConsentState, "contact_id", contact_ids, purpose_id=purpose_id)).values_list(
         "id", "contact_id", *STATE_FIELDS)}
     adapt = connection.ops.adapt_datetimefield_value
     created, changed, folds = [], [], {}

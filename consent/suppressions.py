@@ -93,7 +93,7 @@ def _statuses(hashes: dict[int, str], purpose: Purpose) -> dict[int, str]:
     statuses = {}
     for start in range(0, len(ids), ledger.CHUNK):
         part = ids[start:start + ledger.CHUNK]
-        statuses.update(ConsentState.objects.filter(in_list(ConsentState, "contact_id", part), purpose=purpose)
+        statuses.update(ConsentState.objects.filter(in_list(ConsentState, "contact_id", part, purpose_id=purpose.pk))
                         .values_list("contact_id", "status"))
     return statuses
 
