@@ -322,3 +322,11 @@ def test_with_no_activities_the_pages_say_so(staff_client, frozen):
     assert "Every completed activity has had its feedback given." in text
     text = client.get(reverse("segments:activity_year_summary")).content.decode()
     assert "Engagement from 1 April 2027 to 31 March 2028" in text and "No activities ran in this year." in text
+
+
+def test_the_staff_menu_links_the_reports_for_the_roles_that_may_read_them(staff_client):
+    link = f'href="{reverse("segments:activity_reports")}"'
+    for role, shown in (("Engagement", True), ("Commissioner", True), ("Data protection", True),
+                        ("Communications", False), ("Administrator", False)):
+        page = staff_client(role).get(reverse("consent_staff:dashboard")).content.decode()
+        assert (link in page) is shown, role
