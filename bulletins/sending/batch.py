@@ -117,7 +117,7 @@ def _send_chunk(bulletin, token, chunk, channel, contacts, matching, plain, atte
                               reason="The email address or a header contains a line break.")
         results = channel.send(messages) if messages else []
         _check_results(messages, results)
-        counts = record_results(token=token, results=results, attempts=attempts)
+        counts = record_results(token=token, results=results, attempts=attempts, bulletin=bulletin)
     report.sent += counts["sent"]
     report.failed += counts["failed"]
     report.retry += counts["retry"]

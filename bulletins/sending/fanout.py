@@ -4,16 +4,14 @@ The recipients are ``bulletins.audience.audience_for`` — the same query that c
 approval — compiled as a subquery, so 100,000 rows cost one statement and no Python loop.
 The unique (bulletin, contact) constraint makes a second run add nobody.
 
-An event invitation also records each recipient as invited (``segments.Invitation``, source
-"Emailed invitation"), set-based from the Delivery rows in the same transaction: the RSVP link in
-each copy needs that row, and the event's page and the person's record show it.
+An event invitation's recipients are recorded as invited (``segments.Invitation``) only when their
+copy is sent, not here: see ``bulletins.sending.record.record_emailed_invitations``.
 """
 
 from django.db import connection
 
 from bulletins.audience import audience_for, segment_actor
 from bulletins.models import Bulletin, Delivery
-from segments.models import Invitation
 
 
 def create_deliveries(*, bulletin: Bulletin) -> int:
@@ -35,17 +33,3 @@ def create_deliveries(*, bulletin: Bulletin) -> int:
         cursor.execute(sql, [bulletin.pk, Delivery.Status.PENDING, *sub_params])
         return cursor.rowcount
 
-
-def record_invitations(*, bulletin: Bulletin, invited_at) -> int:
-    """An Invitation row for everyone with a Delivery for this invitation. Someone already invited (by an
-    exported list, or walked in) keeps their row, answer and source; only a missing ``invited_at`` is set."""
-    table, deliveries = Invitation._meta.db_table, Delivery._meta.db_table
-    sql = (
-        f"INSERT INTO {table} "  # noqa: S608 - names from model metadata, values as parameters
-        "(event_id, contact_id, source, invited_at, response, waiting_list, access_needs, attended) "
-        f"SELECT %s, d.contact_id, %s, %s, '', %s, '', %s FROM {deliveries} AS d WHERE d.bulletin_id = %s "
-        f"ON CONFLICT (event_id, contact_id) DO UPDATE SET invited_at = COALESCE({table}.invited_at, excluded.invited_at)"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [bulletin.event_id, Invitation.Source.EMAIL, invited_at, False, False, bulletin.pk])
-        return cursor.rowcount

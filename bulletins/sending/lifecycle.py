@@ -9,7 +9,7 @@ from django.utils import timezone
 from bulletins.models import Bulletin, Delivery
 from bulletins.selectors import status_counts
 from bulletins.sending.bells import ring
-from bulletins.sending.fanout import create_deliveries, record_invitations
+from bulletins.sending.fanout import create_deliveries
 from crm.audit import Actor, record_audit
 from segments.activities import record_feedback_sent
 
@@ -53,9 +53,7 @@ def start_send(*, bulletin: Bulletin, actor: Actor) -> int:
             raise SendRefused("The subject and preheader must be on one line.")
         if locked.needs_items and not locked.items.exists():
             raise SendRefused("This bulletin has no items.")
-        added = create_deliveries(bulletin=locked)
-        if locked.kind == Bulletin.Kind.EVENT_INVITATION:
-            record_invitations(bulletin=locked, invited_at=timezone.now())
+        added = create_deliveries(bulletin=locked)  # invitations are recorded as each copy is sent (record.py)
         locked.status, locked.send_started_at = Status.SENDING, timezone.now()
         locked.save(update_fields=["status", "send_started_at", "updated_at"])
         record_audit(actor=actor, action="bulletin.send_started", obj=locked,

@@ -2,6 +2,11 @@
 
 Every UPDATE is guarded by the batch's claim token, so a batch whose lease expired (and whose rows
 another consumer re-claimed) cannot overwrite what that consumer records.
+
+An event invitation's recipients are recorded as invited (``segments.Invitation``, source "Emailed
+invitation") here, in the transaction that ends their rows sent: someone skipped at send time or
+whose message failed was never invited, and the event's page and the representation report must
+not count them.
 """
 
 from collections import defaultdict
@@ -12,7 +17,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bulletins.channels.base import FAILED, RETRY, SENT, SendResult
-from bulletins.models import Delivery
+from bulletins.models import Bulletin, Delivery
+from segments.models import Invitation
 
 Status = Delivery.Status
 
@@ -61,8 +67,29 @@ def _record_sent(token, sent: list[SendResult], now) -> None:
                 [{**params, "id": r.delivery_id, "mid": r.provider_message_id[:200]} for r in sent])
 
 
-def record_results(*, token, results: list[SendResult], attempts: dict[int, int]) -> dict[str, int]:
-    """Apply a channel's results; returns counts by final outcome (sent, failed, retry)."""
+def record_emailed_invitations(*, bulletin: Bulletin, delivery_ids: list[int], invited_at) -> None:
+    """Invitation rows for the people whose copies (``delivery_ids``) are now sent, in one INSERT and one UPDATE.
+
+    Someone already invited (by an exported list, or walked in) keeps their row, answer and source;
+    only a missing ``invited_at`` is filled in. A batch re-sent after a crash adds no second row."""
+    if bulletin.kind != Bulletin.Kind.EVENT_INVITATION or not delivery_ids:
+        return
+    # Only rows that really ended sent (a row whose lease was lost may have been recorded by another consumer,
+    # which is still a copy that went out).
+    contact_ids = list(Delivery.objects.filter(pk__in=delivery_ids, bulletin=bulletin, status=Status.SENT)
+                       .values_list("contact_id", flat=True))
+    Invitation.objects.bulk_create(
+        [Invitation(event_id=bulletin.event_id, contact_id=pk, source=Invitation.Source.EMAIL, invited_at=invited_at)
+         for pk in contact_ids], ignore_conflicts=True)
+    Invitation.objects.filter(event_id=bulletin.event_id, contact_id__in=contact_ids,
+                              invited_at__isnull=True).update(invited_at=invited_at)
+
+
+def record_results(*, token, results: list[SendResult], attempts: dict[int, int],
+                   bulletin: Bulletin | None = None) -> dict[str, int]:
+    """Apply a channel's results; returns counts by final outcome (sent, failed, retry).
+
+    ``bulletin`` (the rows' bulletin) lets an event invitation record who was invited as their copies are sent."""
     now = timezone.now()
     sent = [r for r in results if r.outcome == SENT]
     failed = defaultdict(list)
@@ -79,6 +106,9 @@ def record_results(*, token, results: list[SendResult], attempts: dict[int, int]
     with transaction.atomic():
         if sent:
             _record_sent(token, sent, now)
+            if bulletin is not None:
+                record_emailed_invitations(bulletin=bulletin, delivery_ids=[r.delivery_id for r in sent],
+                                           invited_at=now)
         for reason, ids in failed.items():
             mark(token=token, ids=ids, status=Status.FAILED, reason=reason)
         for (reason, when), ids in retry.items():
