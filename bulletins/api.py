@@ -2,6 +2,12 @@
 
 Each route needs a personal token whose owner holds the same permissions as the matching staff
 page; the services then apply their own policy (a second person approves, edits bump the version).
+
+A bulletin may be an event invitation (its event, by public id, and a segment) or "you said, we did"
+feedback (a completed activity, by id; it goes to the activity's participants, so no segment), as on
+the pages: the event must be one the token's owner may see (``segments.view_event``), the activity one
+they may view, and a protected-characteristic segment needs the equality permission. A reference the
+owner may not see reads as unknown, so the answer never says whether it exists.
 """
 
 from datetime import datetime
@@ -31,9 +37,12 @@ from crm.api_schemas import (
 from crm.audit import actor_from_request
 from crm.models import Topic
 from crm.staff.api_auth import StaffTokenAuth
+from segments.activities import activities_visible_to
+from segments.models import Event, Segment
 
 router = Router(tags=["staff bulletins"])
 VIEW, ADD, CHANGE = "bulletins.view_bulletin", "bulletins.add_bulletin", "bulletins.change_bulletin"
+VIEW_EVENT = "segments.view_event"
 
 
 class BulletinIn(Schema):
@@ -41,6 +50,12 @@ class BulletinIn(Schema):
     preheader: PlainText = Field("", max_length=200)
     introduction: UnicodeText = Field("", max_length=20_000, description="Markdown")
     audience: Literal[tuple(Bulletin.Audience.values)] = Bulletin.Audience.TOPICS
+    kind: Literal[tuple(Bulletin.Kind.values)] = Field(
+        Bulletin.Kind.BULLETIN, description="event_invitation needs event and segment; activity_feedback needs "
+        "activity (a completed one) and takes no segment")
+    segment: int | None = Field(None, ge=1, le=MAX_ID, description="Id of a saved segment; required for an invitation")
+    event: UUID | None = Field(None, description="Public id of the event an invitation is for")
+    activity: int | None = Field(None, ge=1, le=MAX_ID, description="Id of the completed activity feedback is about")
 
 
 class ItemIn(Schema):
@@ -69,6 +84,10 @@ class BulletinOut(Schema):
     preheader: str
     introduction: str
     audience: str
+    kind: str
+    segment: int | None = Field(description="Id of the segment it goes to, if any")
+    event: UUID | None = Field(description="Public id of the event an invitation is for")
+    activity: int | None = Field(description="Id of the activity feedback is about")
     status: str
     version: int
     approved_version: int | None
@@ -107,9 +126,11 @@ class ModerationIn(Schema):
 
 
 def _summary(bulletin: Bulletin) -> dict:
-    return {name: getattr(bulletin, name) for name in (
-        "public_id", "subject", "preheader", "introduction", "audience", "status", "version", "approved_version",
-        "scheduled_for", "created_at")}
+    return {**{name: getattr(bulletin, name) for name in (
+        "public_id", "subject", "preheader", "introduction", "audience", "kind", "status", "version",
+        "approved_version", "scheduled_for", "created_at")},
+        "segment": bulletin.segment_id, "event": bulletin.event.public_id if bulletin.event_id else None,
+        "activity": bulletin.activity_id}
 
 
 def _detail(bulletin: Bulletin) -> dict:
@@ -125,6 +146,29 @@ def _detail(bulletin: Bulletin) -> dict:
     }
 
 
+def _unknown(field: str, message: str) -> Status:
+    return Status(422, {"detail": VALIDATION_DETAIL, "errors": {field: [message]}})
+
+
+def _references(user, payload: BulletinIn) -> dict | Status:
+    """The segment, event and activity the payload names, as the user may see them; a 422 otherwise."""
+    found = {"segment": None, "event": None, "activity": None}
+    if payload.segment is not None:
+        # Visibility (protected rules need the equality permission) is the service's check: same message.
+        found["segment"] = Segment.objects.filter(pk=payload.segment).first()
+        if found["segment"] is None:
+            return _unknown("segment", "Choose a segment from the list")
+    if payload.event is not None:
+        found["event"] = Event.objects.filter(public_id=payload.event).first() if user.has_perm(VIEW_EVENT) else None
+        if found["event"] is None:
+            return _unknown("event", "Unknown event")
+    if payload.activity is not None:
+        found["activity"] = activities_visible_to(user).filter(pk=payload.activity).first()
+        if found["activity"] is None:
+            return _unknown("activity", "Unknown activity")
+    return found
+
+
 def _refused(error: ValidationError) -> Status:
     errors = service_errors(error)
     detail = " ".join(errors["body"]) if set(errors) == {"body"} else VALIDATION_DETAIL
@@ -134,14 +178,22 @@ def _refused(error: ValidationError) -> Status:
 @router.get("", response={200: list[BulletinOut], **error_responses(401, 403)}, auth=StaffTokenAuth(VIEW),
             url_name="staff_bulletins", summary="Bulletins, newest first (at most 200)")
 def list_bulletins(request: HttpRequest):
-    return [_summary(b) for b in Bulletin.objects.order_by("-created_at")[:200]]
+    return [_summary(b) for b in Bulletin.objects.select_related("event").order_by("-created_at")[:200]]
 
 
 @router.post("", response={201: BulletinDetailOut, **error_responses(400, 401, 403, 422)},
-             auth=StaffTokenAuth(VIEW, ADD), url_name="staff_bulletin_create", summary="Start a bulletin")
+             auth=StaffTokenAuth(VIEW, ADD), url_name="staff_bulletin_create",
+             summary="Start a bulletin, an event invitation or activity feedback",
+             description="422 when a field is invalid or a rule refuses it: an invitation without its event or "
+                         "segment, feedback from an activity not yet completed, a segment, event or activity "
+                         "unknown or not one you may see.")
 def create_bulletin(request: HttpRequest, payload: BulletinIn):
+    references = _references(request.user, payload)
+    if isinstance(references, Status):
+        return references
+    fields = payload.dict(exclude={"segment", "event", "activity"})
     try:
-        bulletin = services.create_bulletin(actor=actor_from_request(request), **payload.dict())
+        bulletin = services.create_bulletin(actor=actor_from_request(request), **fields, **references)
     except ValidationError as error:
         return _refused(error)
     return Status(201, _detail(bulletin))

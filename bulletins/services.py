@@ -102,6 +102,8 @@ def create_bulletin(*, subject: str, preheader: str = "", introduction: str = ""
         raise ValidationError({"activity": "Feedback needs its activity, and only feedback has one"})
     if activity is not None and activity.status != Activity.Status.COMPLETED:
         raise ValidationError({"activity": "Feedback can be sent only from a completed activity"})
+    if kind == Bulletin.Kind.ACTIVITY_FEEDBACK and segment is not None:
+        raise ValidationError({"segment": "Feedback goes to the activity's participants: choose no segment"})
     fields = _bulletin_fields(subject, preheader, introduction, audience)
     fields["segment"] = _checked_segment(segment, actor, required=kind == Bulletin.Kind.EVENT_INVITATION)
     with transaction.atomic():
