@@ -91,7 +91,17 @@ def export_once(file_format: str) -> dict:
         "bytes": (exports.exports_dir() / record.file_name).stat().st_size,
         "rss_before_mib": round(rss_before, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        # ru_maxrss survives execve on Linux: it starts at the loader child's RSS when it forked us.
+        # VmHWM is this process's own high-water mark (a new address space at exec).
+        "own_peak_rss_mib": own_peak_mib(),
     }
+
+
+def own_peak_mib() -> float | None:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 def peer(sizes: list[int]) -> dict:
@@ -144,6 +154,10 @@ def main() -> None:
             small, large = ours[sizes[0]][fmt]["peak_rss_mib"], ours[sizes[-1]][fmt]["peak_rss_mib"]
             print(f"{fmt} export peak RSS {sizes[0]:,}: {small} MiB, {sizes[-1]:,}: {large} MiB "
                   f"({(large - small) / small * 100:+.1f}%)")
+            own_small, own_large = ours[sizes[0]][fmt]["own_peak_rss_mib"], ours[sizes[-1]][fmt]["own_peak_rss_mib"]
+            if own_small and own_large:
+                print(f"{fmt} export own peak (VmHWM) {sizes[0]:,}: {own_small} MiB, {sizes[-1]:,}: {own_large} MiB "
+                      f"({(own_large - own_small) / own_small * 100:+.1f}%)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "ours": {str(k): v for k, v in ours.items()}, "peer": peer_result,
