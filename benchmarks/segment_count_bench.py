@@ -73,12 +73,13 @@ def _postgres_drop(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}"')
 
 
-def run(contacts: int, database_url: str | None) -> dict:
-    var_dir = tempfile.mkdtemp(prefix="mynhs-segbench-")
+def run(contacts: int, database_url: str | None, *, existing: str | None = None, keep: bool = False) -> dict:
+    var_dir = existing or tempfile.mkdtemp(prefix="mynhs-segbench-")
     os.environ.update(MYNHS_VAR_DIR=var_dir, MYNHS_ENV="demo", DJANGO_SETTINGS_MODULE="crm.settings")
     os.environ.pop("REDIS_URL", None)
     if database_url:
-        _postgres_setup(database_url)
+        if not existing:
+            _postgres_setup(database_url)
         os.environ["DATABASE_URL"] = database_url
     else:
         os.environ.pop("DATABASE_URL", None)
@@ -91,20 +92,27 @@ def run(contacts: int, database_url: str | None) -> dict:
     from django.db import connection
 
     from crm.audit import Actor
+    from segments.models import Event
     from segments.selectors import count_segment
 
     call_command("migrate", verbosity=0)
-    started = time.perf_counter()
-    call_command("load_demo", contacts=contacts, seed=2026, verbosity=0)
-    load_seconds = time.perf_counter() - started
+    load_seconds = None
+    if existing:  # re-time a database kept by an earlier --keep run (no reload)
+        user = User.objects.get(username="bench")
+    else:
+        started = time.perf_counter()
+        call_command("load_demo", contacts=contacts, seed=2026, verbosity=0)
+        load_seconds = round(time.perf_counter() - started, 1)
+        user = User.objects.create_superuser("bench", "bench@example.org", "x")  # holds the equality permission
+        Event.objects.create(title="Bench Big Chat", starts_at="2026-03-12T10:00Z", ends_at="2026-03-12T12:00Z",
+                             created_by=user, pk=1)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    user = User.objects.create_superuser("bench", "bench@example.org", "x")  # holds the equality permission
     actor = Actor.staff(user)
-    from segments.models import Event
+    if existing:
+        from crm.models import Contact
 
-    Event.objects.create(title="Bench Big Chat", starts_at="2026-03-12T10:00Z", ends_at="2026-03-12T12:00Z",
-                         created_by=user, pk=1)
+        contacts = Contact.objects.count()
     figures = {}
     for name, rules in SEGMENTS.items():
         count_segment(rules=rules, actor=actor)  # warm
@@ -121,10 +129,12 @@ def run(contacts: int, database_url: str | None) -> dict:
         print(f"  {name:34} {figures[name]['median_ms']:>8.1f} ms median  "
               f"(matching {result.matching:,}, events {result.reachable_for_events:,})", flush=True)
     connection.close()
-    if database_url:
+    if keep:
+        print(f"Kept the database: --existing {var_dir}" + (f" --database-url {database_url}" if database_url else ""))
+    elif database_url:
         _postgres_drop(database_url)
     return {"vendor": "postgresql" if database_url else "sqlite", "contacts": contacts,
-            "load_seconds": round(load_seconds, 1), "segments": figures, "target_ms": 1000,
+            "load_seconds": load_seconds, "segments": figures, "target_ms": 1000,
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
 
 
@@ -132,10 +142,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database and print how to re-time it")
+    parser.add_argument("--existing", metavar="VAR_DIR", help="re-time a database an earlier --keep run left")
     args = parser.parse_args()
     print(f"Segment count at {args.contacts:,} contacts on "
           f"{'PostgreSQL' if args.database_url else 'SQLite'} (loading demo data first)", flush=True)
-    result = run(args.contacts, args.database_url)
+    result = run(args.contacts, args.database_url, existing=args.existing, keep=args.keep)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     suffix = "_postgresql" if args.database_url else ""
     out = RESULTS_DIR / f"segment_count{suffix}.json"

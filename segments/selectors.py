@@ -3,14 +3,13 @@ because counting or previewing on a protected characteristic is itself a use of 
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from consent.models import Purpose
-from consent.selectors import contacts_reachable_for
 from crm.audit import Actor
 from crm.models import Contact
 from segments import services
-from segments.compiler import contacts_matching
+from segments.compiler import contacts_matching, reachable
 from segments.models import Segment
 from segments.rules import RuleSet, parse_rules
 
@@ -32,7 +31,7 @@ def contacts_in_segment(*, rules, actor: Actor, use: str, segment: Segment | Non
     fields = services.check_equality_use(actor=actor, rules=parsed)
     queryset = contacts_matching(parsed)
     if reachable_for:
-        queryset = queryset.filter(pk__in=contacts_reachable_for(purpose=reachable_for).values("pk"))
+        queryset = queryset.filter(reachable(reachable_for))
     services.record_equality_use(actor=actor, fields=fields, use=use, segment=segment)
     return queryset
 
@@ -45,13 +44,15 @@ class SegmentCount:
 
 
 def count_segment(*, rules, actor: Actor, segment: Segment | None = None) -> SegmentCount:
+    """The three numbers the rule builder shows, from one pass over the matching people."""
     matching = contacts_in_segment(rules=rules, actor=actor, use="count", segment=segment)
-    reachable = {
-        code: matching.filter(pk__in=contacts_reachable_for(purpose=code).values("pk")).count()
-        for code in (Purpose.Code.EVENTS, Purpose.Code.BULLETIN)
-    }
-    return SegmentCount(matching=matching.count(), reachable_for_events=reachable[Purpose.Code.EVENTS],
-                        reachable_for_bulletin=reachable[Purpose.Code.BULLETIN])
+    counts = matching.aggregate(
+        matching=Count("pk"),
+        events=Count("pk", filter=reachable(Purpose.Code.EVENTS)),
+        bulletin=Count("pk", filter=reachable(Purpose.Code.BULLETIN)),
+    )
+    return SegmentCount(matching=counts["matching"], reachable_for_events=counts["events"],
+                        reachable_for_bulletin=counts["bulletin"])
 
 
 def preview_segment(*, rules, actor: Actor, segment: Segment | None = None, limit: int = PREVIEW_SIZE) -> list[Contact]:
