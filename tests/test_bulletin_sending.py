@@ -530,6 +530,7 @@ def test_concurrent_consumers_never_claim_the_same_row(transactional_db):
     """Six threads (each its own database connection) claim from one send until nothing is left:
     every row is claimed exactly once (SKIP LOCKED on PostgreSQL, write transactions on SQLite)."""
     import threading
+    import time
 
     from django.db import connections
 
@@ -548,6 +549,7 @@ def test_concurrent_consumers_never_claim_the_same_row(transactional_db):
             start.wait()
             while rows := claim_batch(bulletin_id=bulletin.pk, limit=25).rows:
                 mine.extend(row.delivery_id for row in rows)
+                time.sleep(0.01)  # a real consumer sends between claims: the others get their turn
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
