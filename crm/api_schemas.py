@@ -12,7 +12,7 @@ from typing import Annotated
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from ninja import Field, Schema
-from pydantic import AfterValidator
+from pydantic import AfterValidator, model_validator
 from pydantic_core import PydanticCustomError
 
 from crm.validators import CONTROL_CHARACTERS_MESSAGE, has_control_characters
@@ -45,6 +45,18 @@ _DESCRIPTIONS = {
     422: "Invalid input: messages per field",
     429: "Too many requests from this client: retry after the Retry-After header's seconds",
 }
+
+
+class ObjectBody(Schema):
+    """A request body that must be a JSON object. A schema whose fields are all optional would
+    otherwise read ``[]`` or ``"x"`` (django-ninja reads attributes off any value) as "change nothing"."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _must_be_an_object(cls, value):
+        if not isinstance(getattr(value, "_obj", value), dict):  # ninja wraps the parsed body in a DjangoGetter
+            raise ValueError("The request body must be a JSON object")
+        return value
 
 
 def error_responses(*codes: int) -> dict[int, type[Schema]]:

@@ -17,7 +17,15 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Path, Query, Router, Schema, Status
 
-from crm.api_schemas import MAX_ID, VALIDATION_DETAIL, PlainText, UnicodeText, error_responses, service_errors
+from crm.api_schemas import (
+    MAX_ID,
+    VALIDATION_DETAIL,
+    ObjectBody,
+    PlainText,
+    UnicodeText,
+    error_responses,
+    service_errors,
+)
 from crm.audit import actor_from_request
 from crm.models import Locality, Topic
 from crm.staff.api_auth import StaffTokenAuth
@@ -148,7 +156,7 @@ class ActivityListIn(Schema):
     limit: int = Field(100, ge=1, le=500)
 
 
-class ActivityChangeIn(Schema):
+class ActivityChangeIn(ObjectBody):
     """Fields to change; a field left out stays as it is. Lists replace the current ones."""
 
     title: PlainText | None = Field(None, min_length=1, max_length=200)

@@ -77,6 +77,17 @@ def test_commissioner_changes_their_own_through_the_api(api, staff_user, engager
     assert (status, body["status"]) == (200, "in_progress")
 
 
+def test_a_change_body_that_is_not_an_object_is_refused_and_changes_nothing(api, staff_user, engager, programme):
+    engagement = api("Engagement")
+    activity = make(engager, programme, title="Kept", creator=engager)
+    for body in ([], [None, None], "x", 3):
+        status, answer = engagement("PATCH", f"/{activity.pk}", body)
+        assert status == 422, (body, status, answer)
+    activity.refresh_from_db()
+    assert activity.title == "Kept"
+    assert engagement("PATCH", f"/{activity.pk}", {})[0] == 200  # an empty object is "change nothing"
+
+
 def test_engagement_creates_with_lists_and_reads_numbers(api, staff_user, programme,
                                                          django_capture_on_commit_callbacks):
     engagement = api("Engagement")
