@@ -145,8 +145,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the loaded database and print how to re-time it")
     parser.add_argument("--existing", metavar="VAR_DIR", help="re-time a database an earlier --keep run left")
     args = parser.parse_args()
-    print(f"Segment count at {args.contacts:,} contacts on "
-          f"{'PostgreSQL' if args.database_url else 'SQLite'} (loading demo data first)", flush=True)
+    print(f"Segment count on {'PostgreSQL' if args.database_url else 'SQLite'}: "
+          + (f"re-timing the database in {args.existing}" if args.existing
+             else f"{args.contacts:,} contacts (loading demo data first)"), flush=True)
     result = run(args.contacts, args.database_url, existing=args.existing, keep=args.keep)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     suffix = "_postgresql" if args.database_url else ""
