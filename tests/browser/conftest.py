@@ -130,6 +130,20 @@ class Site:
         return urlsplit(self.page.url).path
 
     # --- checking ---------------------------------------------------------------------------
+    def assert_all_accessible(self, paths):
+        """``assert_accessible`` on every page, each a path or (path, expected status); all failures
+        reported together, so one broken page does not hide the others."""
+        failures = []
+        for entry in paths:
+            path, status = entry if isinstance(entry, tuple) else (entry, 200)
+            try:
+                self.goto(path, status=status)
+                self.assert_accessible()
+            except AssertionError as error:
+                failures.append(f"{path}: {error}")
+            self.problems.clear()
+        assert not failures, "\n\n".join(failures)
+
     def assert_accessible(self):
         """No failed assets, CSP refusals or script errors so far, one h1 in one main, the NHS.UK CSS
         applied, no axe violations on this page as this browser sees it, and (with JavaScript) no

@@ -74,21 +74,9 @@ def activity_pages(world):
     ]
 
 
-def walk(site, paths):
-    failures = []
-    for path in paths:
-        try:
-            site.goto(path)
-            site.assert_accessible()
-        except AssertionError as error:
-            failures.append(f"{path}: {error}")
-        site.problems.clear()
-    assert not failures, "\n\n".join(failures)
-
-
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_every_activity_page_is_accessible(staff_site, world, javascript):
-    walk(staff_site(world["lead"], javascript=javascript), activity_pages(world))
+    staff_site(world["lead"], javascript=javascript).assert_all_accessible(activity_pages(world))
 
 
 def test_the_activity_page_reads_like_a_product(staff_site, world):
@@ -117,7 +105,7 @@ def test_a_commissioner_sees_counts_not_names_and_no_edit_on_another_leads_activ
     site.submit(page.get_by_role("button", name="Start: mark as in progress"))
     assert Activity.objects.get(pk=world["survey"].pk).status == "in_progress"
     site.assert_accessible()
-    walk(site, [reverse("segments:activity_list"), reverse("segments:activity_edit", args=[world["survey"].pk])])
+    site.assert_all_accessible([reverse("segments:activity_list"), reverse("segments:activity_edit", args=[world["survey"].pk])])
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])

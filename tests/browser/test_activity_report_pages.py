@@ -54,28 +54,17 @@ def commissioner_site(open_site, staff_user):
     return make
 
 
-def _walk(site, paths):
-    failures = []
-    for path in paths:
-        try:
-            site.goto(path)
-            site.assert_accessible()
-        except AssertionError as error:
-            failures.append(f"{path}: {error}")
-        site.problems.clear()
-    assert not failures, "\n\n".join(failures)
-
-
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_every_report_page_is_accessible(commissioner_site, records, javascript):
     site = commissioner_site(javascript=javascript)
     year = reverse("segments:activity_year_summary")
-    _walk(site, [reverse("segments:activity_reports"), year, f"{year}?year={records['earliest']}",
-                 f"{year}?year=1999"])
+    site.assert_all_accessible([reverse("segments:activity_reports"), year,
+                                f"{year}?year={records['earliest']}", f"{year}?year=1999"])
 
 
 def test_report_pages_with_nothing_recorded_are_accessible(commissioner_site):
-    _walk(commissioner_site(), [reverse("segments:activity_reports"), reverse("segments:activity_year_summary")])
+    commissioner_site().assert_all_accessible([reverse("segments:activity_reports"),
+                                               reverse("segments:activity_year_summary")])
 
 
 def test_the_reports_read_as_sentences_and_link_to_each_activity(commissioner_site, records):

@@ -53,17 +53,8 @@ def engagement_site(open_site, staff_user):
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_every_import_page_is_accessible(engagement_site, records, javascript):
     site = engagement_site(javascript=javascript)
-    failures = []
-    paths = [reverse("segments:import_list"), reverse("segments:import_new")] + [
-        reverse("segments:import_detail", args=[r.public_id]) for r in records.values()]
-    for path in paths:
-        try:
-            site.goto(path)
-            site.assert_accessible()
-        except AssertionError as error:
-            failures.append(f"{path}: {error}")
-        site.problems.clear()
-    assert not failures, "\n\n".join(failures)
+    site.assert_all_accessible([reverse("segments:import_list"), reverse("segments:import_new")] + [
+        reverse("segments:import_detail", args=[r.public_id]) for r in records.values()])
 
 
 def test_the_preview_says_what_will_happen(engagement_site, records):

@@ -77,15 +77,7 @@ def staff_pages(world):
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_every_segment_and_event_staff_page_is_accessible(engagement_site, world, javascript):
     site = engagement_site(javascript=javascript)
-    failures = []
-    for path, status in staff_pages(world):
-        try:
-            site.goto(path, status=status)
-            site.assert_accessible()
-        except AssertionError as error:
-            failures.append(f"{path}: {error}")
-        site.problems.clear()
-    assert not failures, "\n\n".join(failures)
+    site.assert_all_accessible(staff_pages(world))
 
 
 def test_the_builder_without_javascript_adds_rows_counts_and_shows_errors(engagement_site, world):
