@@ -285,6 +285,8 @@ def test_403_body(staff_user):
     "/api/v1/staff/contacts/not-a-uuid",
     "/api/v1/staff/contacts/a/b",
     "/api/v1/no-such-route",
+    "/api/v1/staff/bulletins/%C3%9A%0A",  # a newline in the path (found by the fuzz)
+    "/api/v1/staff/segments/%0A",
 ])
 def test_404_is_json_for_unknown_records_and_paths(dpo_token, path):
     response = Client().get(path, **bearer(dpo_token))
