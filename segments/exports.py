@@ -9,20 +9,22 @@ offered only to staff with the equality permission, and filled only for people w
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Aggregate, CharField, F, FilteredRelation, OuterRef, Q, Subquery
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from consent.models import ConsentState, Purpose
+from consent.models import Purpose
 from consent.selectors import contacts_reachable_for
 from crm.audit import Actor, record_audit
 from crm.bulk_sql import in_list
-from crm.models import CommunicationNeed, Contact, EqualityProfile
+from crm.models import CommunicationNeed, Contact, EqualityProfile, Topic
 from segments import services
 from segments.models import Event, Invitation, InvitationExport, Segment
 from segments.rules import parse_rules
@@ -118,25 +120,87 @@ NEED_LABELS = dict(CommunicationNeed.Need.choices)
 
 
 def _rows(people, columns: list[Column]):
-    """Rows in chunks of plain tuples: one query per chunk for each related table, never one per person."""
+    """Rows in chunks of plain tuples: one query per chunk for each related table, never one per person.
+
+    Topics and the events consent come in the people query itself (a comma-joined list of topic ids,
+    and the consent state joined once): walked in name order, separate per-chunk lookups would each
+    visit their tables at random. The people come through the ORM's iterator (a server-side cursor
+    on PostgreSQL), so memory stays flat."""
+    keys = {c.key for c in columns}
+    fields = [*BASE_FIELDS]
+    if "topics" in keys:
+        through = Contact.topics.through
+        people = people.annotate(topic_ids=Subquery(
+            through.objects.filter(contact_id=OuterRef("pk")).order_by().values("contact_id")
+            .annotate(ids=JoinedIds("topic_id")).values("ids")))
+        fields.append("topic_ids")
+    if "consent" in keys:
+        events = Purpose.objects.get(code=Purpose.Code.EVENTS).pk
+        people = people.annotate(
+            events_state=FilteredRelation("consent_states", condition=Q(consent_states__purpose_id=events)),
+            events_since=Cast("events_state__since", CharField()), events_version=F("events_state__statement__version"))
+        fields += ["events_since", "events_version"]
+    wording = _Wording()
     chunk = []
-    for row in people.values_list(*BASE_FIELDS).iterator(chunk_size=CHUNK):
+    for row in people.values_list(*fields).iterator(chunk_size=CHUNK):
         chunk.append(row)
         if len(chunk) == CHUNK:
-            yield from _chunk_rows(chunk, columns)
+            yield from _chunk_rows(chunk, columns, wording)
             chunk = []
     if chunk:
-        yield from _chunk_rows(chunk, columns)
+        yield from _chunk_rows(chunk, columns, wording)
 
 
-def _chunk_rows(chunk: list[tuple], columns: list[Column]):
+class JoinedIds(Aggregate):
+    """Ids joined with commas (GROUP_CONCAT on SQLite, STRING_AGG on PostgreSQL)."""
+
+    function = "GROUP_CONCAT"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="STRING_AGG",
+                           template="%(function)s((%(expressions)s)::text, ',')", **extra_context)
+
+
+class _Wording:
+    """Column text for values many people share, each distinct value formatted once per export."""
+
+    def __init__(self):
+        self.topic_names = dict(Topic.objects.values_list("pk", "name"))
+        self.london = timezone.get_current_timezone()
+        self._topics: dict[str, str] = {}
+        self._consent: dict[tuple, str] = {}
+
+    def topics(self, joined_ids: str | None) -> str:
+        if not joined_ids:
+            return ""
+        text = self._topics.get(joined_ids)
+        if text is None:
+            names = sorted(self.topic_names[int(i)] for i in joined_ids.split(","))
+            text = self._topics[joined_ids] = "; ".join(names)
+        return text
+
+    def consent(self, since_utc_text: str | None, version) -> str:
+        """``since`` comes as its UTC text ("2026-03-29 00:30:00…"): London's offset changes only on
+        the hour, so the UTC date and hour decide the local date; each distinct hour is converted once."""
+        if not since_utc_text:
+            return ""
+        key = (since_utc_text[:13], version)
+        text = self._consent.get(key)
+        if text is None:
+            hour = datetime.fromisoformat(since_utc_text[:13] + ":00+00:00").astimezone(self.london)
+            text = self._consent[key] = f"{hour:%-d %B %Y}, wording version {version}"
+        return text
+
+
+def _chunk_rows(chunk: list[tuple], columns: list[Column], wording: _Wording):
     ids = [row[0] for row in chunk]
     keys = {c.key for c in columns}
-    related = {
-        "topics": _topics(ids) if "topics" in keys else {},
-        "communication_needs": _needs(ids) if "communication_needs" in keys else {},
-        "consent": _consent_wording(ids) if "consent" in keys else {},
-    }
+    related = {"communication_needs": _needs(ids) if "communication_needs" in keys else {}}
+    if "topics" in keys:
+        related["topics"] = {row[0]: wording.topics(row[8]) for row in chunk}
+    if "consent" in keys:
+        related["consent"] = {row[0]: wording.consent(row[-2], row[-1]) for row in chunk}
     equality = _equality(ids) if any(c.equality for c in columns) else {}
     getters = [_getter(c, related, equality) for c in columns]
     for row in chunk:
@@ -165,24 +229,10 @@ def _joined(pairs) -> dict[int, str]:
     return {contact_id: "; ".join(texts) for contact_id, texts in joined.items()}
 
 
-def _topics(ids) -> dict[int, str]:
-    through = Contact.topics.through
-    return _joined(through.objects.filter(in_list(through, "contact_id", ids)).order_by("topic__name").values_list(
-        "contact_id", "topic__name"))
-
-
 def _needs(ids) -> dict[int, str]:
     rows = CommunicationNeed.objects.filter(in_list(CommunicationNeed, "contact_id", ids)).order_by(
         "need").values_list("contact_id", "need", "detail")
     return _joined((cid, NEED_LABELS.get(need, need) + (f" ({detail})" if detail else "")) for cid, need, detail in rows)
-
-
-def _consent_wording(ids) -> dict[int, str]:
-    """When each person agreed to event invitations, and on which wording: the list answers "who agreed"."""
-    rows = ConsentState.objects.filter(in_list(ConsentState, "contact_id", ids),
-                                       purpose__code=Purpose.Code.EVENTS).values_list(
-        "contact_id", "since", "statement__version")
-    return {cid: f"{timezone.localtime(since):%-d %B %Y}, wording version {version}" for cid, since, version in rows}
 
 
 def _equality(ids) -> dict[str, dict[int, str]]:

@@ -9,6 +9,7 @@ sheet stays inert. Both writers stream: rows go to the file as they come, memory
 
 import csv
 import hashlib
+import io
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -22,50 +23,50 @@ LEADING_BLANKS = " \u00a0\u3000"
 
 def neutralise(value) -> object:
     """A cell value no spreadsheet will evaluate. Numbers stay numbers; text that could run is prefixed."""
+    if value.__class__ is str:  # the common case first: an export calls this for every cell
+        if value and (value[0] in FORMULA_TRIGGERS
+                      or (value[0] in LEADING_BLANKS and value.lstrip(LEADING_BLANKS)[:1] in FORMULA_TRIGGERS)):
+            return "'" + value
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, int | float):
         return value
-    text = str(value)
-    if not text:
-        return text
-    if text[0] in FORMULA_TRIGGERS or text.lstrip(LEADING_BLANKS)[:1] in FORMULA_TRIGGERS:
-        return "'" + text
-    return text
+    return neutralise("".join(str(value)))  # exactly str: str() of a str subclass may return the subclass
 
 
-class _Hashing:
-    """A binary file wrapper that hashes what is written through it."""
-
-    def __init__(self, handle):
-        self.handle = handle
-        self.sha256 = hashlib.sha256()
-
-    def write(self, data):
-        data = data.encode("utf-8") if isinstance(data, str) else data
-        self.sha256.update(data)
-        return self.handle.write(data)
+CSV_FLUSH_ROWS = 1000
 
 
 def write_csv(path: Path, header: list[str], rows) -> tuple[int, str]:
-    """Write rows (iterables of cell values) to ``path``. Returns (row count, SHA-256 of the file)."""
+    """Write rows (iterables of cell values) to ``path``. Returns (row count, SHA-256 of the file).
+
+    Rows are formatted into a small text buffer and written (and hashed) a thousand at a time:
+    one encode and one write per block, not per row; memory stays flat whatever the row count."""
     count = 0
+    digest = hashlib.sha256()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
     with path.open("wb") as handle:
-        hashing = _Hashing(handle)
-        hashing.write("\ufeff")  # a BOM, so Excel reads UTF-8 (names with accents) correctly
 
-        class _Text:
-            def write(self, text):
-                hashing.write(text)
+        def flush():
+            data = buffer.getvalue().encode("utf-8")
+            digest.update(data)
+            handle.write(data)
+            buffer.seek(0)
+            buffer.truncate()
 
-        writer = csv.writer(_Text(), lineterminator="\r\n")
+        buffer.write("\ufeff")  # a BOM, so Excel reads UTF-8 (names with accents) correctly
         writer.writerow([neutralise(h) for h in header])
         for row in rows:
-            writer.writerow([neutralise(v) for v in row])
+            writer.writerow(list(map(neutralise, row)))
             count += 1
-    return count, hashing.sha256.hexdigest()
+            if not count % CSV_FLUSH_ROWS:
+                flush()
+        flush()
+    return count, digest.hexdigest()
 
 
 def write_xlsx(path: Path, header: list[str], rows, *, title: str = "Invitation list") -> tuple[int, str]:

@@ -85,6 +85,28 @@ def test_plain_values_are_left_alone():
            ["Ann Smith", "L20 3NJ", 42, 3.5, "", "O'Neill", "a=b"]
 
 
+def test_text_of_other_types_is_neutralised_too():
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    assert neutralise(mark_safe("=1+1")) == "'=1+1" and neutralise(mark_safe("ok")).__class__ is str
+    assert neutralise(gettext_lazy("=1+1")) == "'=1+1"
+    assert neutralise(None) == "" and neutralise(True) == "Yes"
+
+
+def test_a_csv_longer_than_one_write_block_is_whole_and_hashed_as_written(tmp_path):
+    from segments.spreadsheet import CSV_FLUSH_ROWS, write_csv
+
+    rows = [[f"Person {n}", "=1+1" if n % 7 == 0 else n] for n in range(CSV_FLUSH_ROWS * 2 + 4)]  # ends on a row not divisible by 7
+    path = tmp_path / "list.csv"
+    count, digest = write_csv(path, ["Name", "Value"], iter(rows))
+    data = path.read_bytes()
+    assert count == len(rows) and digest == hashlib.sha256(data).hexdigest()
+    read = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert read[0] == ["Name", "Value"] and len(read) == len(rows) + 1
+    assert read[1 + 7] == ["Person 7", "'=1+1"] and read[-1] == [f"Person {len(rows) - 1}", str(len(rows) - 1)]
+
+
 def test_csv_lists_only_people_reachable_for_events_with_inert_cells(population):
     record = export(population)
     rows = read_csv(record)
@@ -152,3 +174,32 @@ def test_a_purpose_is_required_and_unknown_columns_are_refused(population):
                                          columns=["name"], file_format="csv", actor=population["engagement"])
     with pytest.raises(ValidationError):
         export(population, columns=("name", "national_insurance"))
+
+
+def test_topics_needs_and_consent_wording_columns_read_as_staff_expect(db, make_contact, staff_user):
+    """Topic names sorted and joined; communication needs labelled; the day each person agreed, in
+    London time (23:30 UTC in summer is the next day), with the wording version they agreed to."""
+    from crm.models import CommunicationNeed, Topic
+
+    dementia, mental = Topic.objects.get(name="Dementia"), Topic.objects.get(name="Mental health")
+    with time_machine.travel("2026-06-29 23:30:00+00:00", tick=False):  # 00:30 on 30 June, BST
+        summer = make_contact(email="summer@example.org", name="Sam Summer", topics=[mental, dementia],
+                              purposes=("events",))
+    with time_machine.travel("2026-12-01 23:30:00+00:00", tick=False):  # 23:30 on 1 December, GMT
+        winter = make_contact(email="winter@example.org", name="Wyn Winter", purposes=("events",))
+    CommunicationNeed.objects.create(contact=winter, need=CommunicationNeed.Need.LARGE_PRINT)
+    engagement = Actor.staff(staff_user("Engagement"))
+    segment = services.create_segment(name="Everyone", actor=engagement,
+                                      rules={"version": 1, "match": "all", "rules": []})
+    event = Event.objects.create(title="Big Chat", starts_at=timezone.now(), ends_at=timezone.now(),
+                                 created_by=engagement.user)
+    record = exports.create_invitation_export(
+        segment=segment, event=event, stated_purpose="Big Chat", file_format="csv", actor=engagement,
+        columns=["name", "topics", "communication_needs", "consent"])
+    rows = read_csv(record)
+    version = summer.consent_states.get(purpose__code="events").statement.version
+    assert rows == [
+        ["Name", "Topics", "Communication needs", "Agreed to event invitations"],
+        ["Sam Summer", "Dementia; Mental health", "", f"30 June 2026, wording version {version}"],
+        ["Wyn Winter", "", "Large print", f"1 December 2026, wording version {version}"],
+    ]
