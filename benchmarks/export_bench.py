@@ -28,7 +28,12 @@ import sys
 import time
 from pathlib import Path
 
-from fresh_process import run_child, run_grandchild, setup_django_in_child  # benchmarks/ is on sys.path
+from fresh_process import (  # benchmarks/ is on sys.path
+    own_peak_mib,
+    run_child,
+    run_grandchild,
+    setup_django_in_child,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "export.json"
@@ -99,13 +104,6 @@ def export_once(file_format: str) -> dict:
     }
 
 
-def own_peak_mib() -> float | None:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return None
-
-
 def peer(sizes: list[int]) -> dict:
     """django-import-export's admin CSV export at the same sizes (its own harness and venv)."""
     subprocess.run(["bash", str(PEER / "setup_import_export.sh")], check=True, capture_output=True)
@@ -119,10 +117,30 @@ def peer(sizes: list[int]) -> dict:
 
 
 def _peer_export(peer_result: dict, size: int, fmt: str, escape: str) -> dict | None:
-    for item in peer_result.get("sizes", {}).get(str(size), {}).get("export", []):
+    # The harness keys each size's figures by variant: {"exports": {"export csv escape=on qs=plain": {...}}}.
+    for item in peer_result.get("sizes", {}).get(str(size), {}).get("exports", {}).values():
         if item.get("fmt") == fmt and item.get("escape") == escape and item.get("qs") == "plain":
             return item
     return None
+
+
+def report(ours: dict, peer_result: dict | None, sizes: list[int]) -> None:
+    """The side-by-side table; ``--report`` prints it again from the results file."""
+    print(f"\n{'contacts':>9} {'format':>6} {'rows':>8} {'ours rows/s':>12} {'peer rows/s':>12} {'ratio':>6} "
+          f"{'our own peak MiB':>16}")
+    for size in sizes:
+        for fmt in ("csv", "xlsx"):
+            mine = ours[size][fmt]
+            other = _peer_export(peer_result, size, fmt, "on") if peer_result else None
+            ratio = f"{mine['rows_per_s'] / other['rows_per_s']:.1f}x" if other and other.get("rows_per_s") else "-"
+            print(f"{size:>9,} {fmt:>6} {mine['rows']:>8,} {mine['rows_per_s']:>12,.0f} "
+                  f"{(other or {}).get('rows_per_s', 0):>12,.0f} {ratio:>6} {mine['own_peak_rss_mib']:>16}")
+    print("(peer: django-import-export's admin export with formula escaping on, the same run)")
+    if len(sizes) > 1:
+        for fmt in ("csv", "xlsx"):
+            small, large = ours[sizes[0]][fmt]["own_peak_rss_mib"], ours[sizes[-1]][fmt]["own_peak_rss_mib"]
+            print(f"{fmt} export own peak (VmHWM) {sizes[0]:,}: {small} MiB, {sizes[-1]:,}: {large} MiB "
+                  f"({(large - small) / small * 100:+.1f}%)")
 
 
 def main() -> None:
@@ -135,31 +153,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--report", action="store_true", help="print the table again from the results file")
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads(RESULTS.read_text())
+        report({int(k): v for k, v in saved["ours"].items()}, saved["peer"], sorted(int(k) for k in saved["ours"]))
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     ours = {}
     for size in sizes:
         print(f"our export at {size:,} contacts …", flush=True)
         ours[size] = run_child(__file__, size)
     peer_result = None if args.no_peer else peer(sizes)
-    print(f"\n{'contacts':>9} {'format':>6} {'rows':>8} {'ours rows/s':>12} {'peer rows/s':>12} {'ratio':>6} "
-          f"{'our peak MiB':>12}")
-    for size in sizes:
-        for fmt in ("csv", "xlsx"):
-            mine = ours[size][fmt]
-            other = _peer_export(peer_result, size, fmt, "on") if peer_result else None
-            ratio = f"{mine['rows_per_s'] / other['rows_per_s']:.1f}x" if other and other.get("rows_per_s") else "-"
-            print(f"{size:>9,} {fmt:>6} {mine['rows']:>8,} {mine['rows_per_s']:>12,.0f} "
-                  f"{(other or {}).get('rows_per_s', 0):>12,.0f} {ratio:>6} {mine['peak_rss_mib']:>12}")
-    if len(sizes) > 1:
-        for fmt in ("csv", "xlsx"):
-            small, large = ours[sizes[0]][fmt]["peak_rss_mib"], ours[sizes[-1]][fmt]["peak_rss_mib"]
-            print(f"{fmt} export peak RSS {sizes[0]:,}: {small} MiB, {sizes[-1]:,}: {large} MiB "
-                  f"({(large - small) / small * 100:+.1f}%)")
-            own_small, own_large = ours[sizes[0]][fmt]["own_peak_rss_mib"], ours[sizes[-1]][fmt]["own_peak_rss_mib"]
-            if own_small and own_large:
-                print(f"{fmt} export own peak (VmHWM) {sizes[0]:,}: {own_small} MiB, {sizes[-1]:,}: {own_large} MiB "
-                      f"({(own_large - own_small) / own_small * 100:+.1f}%)")
+    report(ours, peer_result, sizes)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "ours": {str(k): v for k, v in ours.items()}, "peer": peer_result,

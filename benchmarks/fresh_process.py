@@ -43,3 +43,12 @@ def run_grandchild(script: str, flag: str, argument: str) -> dict:
     if result.returncode:
         sys.exit(result.stderr)
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def own_peak_mib() -> float | None:
+    """This process's own peak RSS (VmHWM) in MiB. ru_maxrss survives execve on Linux: a grandchild's
+    starts at the RSS of the loader that forked it; VmHWM belongs to the new address space."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None

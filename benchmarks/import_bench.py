@@ -28,7 +28,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from fresh_process import run_child, run_grandchild, setup_django_in_child  # benchmarks/ is on sys.path
+from fresh_process import (  # benchmarks/ is on sys.path
+    own_peak_mib,
+    run_child,
+    run_grandchild,
+    setup_django_in_child,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "import.json"
@@ -93,6 +98,7 @@ def import_once(path: str) -> dict:
         "rows_per_s": round(rows / wall, 1), "cpu_s": round(time.process_time() - cpu, 3),
         "rss_before_mib": round(rss_before, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "own_peak_rss_mib": own_peak_mib(),
     }
 
 
@@ -108,7 +114,9 @@ def peer(sizes: list[int]) -> dict:
 
 def _peer_rate(peer_result: dict, size: int) -> float | None:
     """The admin's whole import: the dry run and the real run, rows over both times."""
-    steps = [i for i in peer_result.get("sizes", {}).get(str(size), {}).get("import", []) if i.get("bulk") == "off"]
+    # The harness keys each size's figures by variant: {"imports": {"import csv use_bulk=off dry": {...}}}.
+    imports = peer_result.get("sizes", {}).get(str(size), {}).get("imports", {}).values()
+    steps = [i for i in imports if i.get("bulk") == "off"]
     total = sum(i["wall_s"] for i in steps if "wall_s" in i)
     return size / total if steps and total else None
 
@@ -134,7 +142,7 @@ def main() -> None:
         print(f"our import of {size:,} rows …", flush=True)
         ours[size] = run_child(__file__, size)
         print(f"  {ours[size]['rows_per_s']:,.0f} rows/s (preview {ours[size]['preview_s']} s, whole "
-              f"{ours[size]['wall_s']} s, CPU {ours[size]['cpu_s']} s), peak {ours[size]['peak_rss_mib']} MiB; "
+              f"{ours[size]['wall_s']} s, CPU {ours[size]['cpu_s']} s), own peak {ours[size]['own_peak_rss_mib']} MiB; "
               f"load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
     peer_result = None if args.no_peer else peer(sizes)
     print(f"\n{'rows':>9} {'ours rows/s':>12} {'peer rows/s':>12} {'ratio':>7} {'our peak MiB':>13}")
@@ -142,7 +150,11 @@ def main() -> None:
         other = _peer_rate(peer_result, size) if peer_result else None
         ratio = f"{ours[size]['rows_per_s'] / other:.1f}x" if other else "-"
         print(f"{size:>9,} {ours[size]['rows_per_s']:>12,.0f} {other or 0:>12,.0f} {ratio:>7} "
-              f"{ours[size]['peak_rss_mib']:>13}")
+              f"{ours[size]['own_peak_rss_mib']:>13}")
+    if len(sizes) > 1:
+        small, large = ours[sizes[0]]["own_peak_rss_mib"], ours[sizes[-1]]["own_peak_rss_mib"]
+        print(f"import own peak (VmHWM) {sizes[0]:,}: {small} MiB, {sizes[-1]:,}: {large} MiB "
+              f"({(large - small) / small * 100:+.1f}%)")
     if args.profile:
         print(f"Profile in {args.profile} (figures not written: the profiler slows the import)")
         return
