@@ -1,6 +1,5 @@
 """Normalising what people type: email addresses and UK postcodes."""
 
-import hashlib
 import hmac
 import re
 from functools import lru_cache
@@ -10,7 +9,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-_email_syntax = EmailValidator(message="Enter an email address in the correct format, like name@example.com")
+
+class _EagerEmailValidator(EmailValidator):
+    """Django's email rules, its patterns compiled once at import: its own are lazily compiled
+    proxies, and each use costs a proxy lookup (a fifth of a 100,000-row import's checking)."""
+
+    user_regex = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+    domain_regex = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+    literal_regex = re.compile(EmailValidator.literal_regex.pattern, EmailValidator.literal_regex.flags)
+
+
+_email_syntax = _EagerEmailValidator(message="Enter an email address in the correct format, like name@example.com")
 # Royal Mail formats (A9 9AA, A99 9AA, A9A 9AA, AA9 9AA, AA99 9AA, AA9A 9AA) plus GIR 0AA.
 _POSTCODE_RE = re.compile(r"^(GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-HJKPSTUW\d]? ?\d[ABD-HJLNP-UW-Z]{2})$")
 
@@ -56,7 +65,7 @@ def suppression_peppers() -> list[tuple[str, str]]:
 
 
 def _hmac(pepper: str, normalised_email: str) -> str:
-    return hmac.new(pepper.encode(), normalised_email.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(pepper.encode(), normalised_email.encode(), "sha256").hex()  # one-shot, in C
 
 
 def current_pepper_key_id() -> str:

@@ -42,7 +42,7 @@ def import_new(request):
         data, upload = form.cleaned_data, form.cleaned_data["file"]
         try:
             record, _plan = imports.preview_import(
-                content=upload.read(), file_name=upload.name, method=data["method"],
+                content=upload, file_name=upload.name, method=data["method"],  # read block by block
                 statement_versions=form.statement_versions(), collected_on=data["collected_on"],
                 collected_by=data["collected_by"], evidence_reference=data["evidence_reference"],
                 actor=actor_from_request(request))

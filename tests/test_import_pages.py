@@ -11,6 +11,7 @@ from django.urls import reverse
 from consent import services as consent_services
 from consent.models import ConsentEvent, ConsentStatement
 from crm.models import Contact
+from segments import imports
 from segments.models import ContactImport
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,7 @@ def test_an_unreadable_file_is_an_error_on_the_form_and_nothing_is_stored(engage
         assert response.status_code == 200
         assert words in response.content.decode() and "Error: Import a file" in response.content.decode()
     assert not ContactImport.objects.exists()
+    assert not any(imports.imports_dir().iterdir())  # no copy of the file is left behind either
 
 
 def test_the_evidence_is_required_and_the_date_cannot_be_in_the_future(engagement):

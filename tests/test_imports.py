@@ -180,3 +180,29 @@ def test_evidence_is_required(db, engagement):
                                statement_versions=None, collected_on=date(2026, 11, 20), collected_by=" ",
                                evidence_reference="")
     assert set(raised.value.message_dict) == {"collected_by", "evidence_reference"}
+
+
+def test_a_duplicate_is_found_with_its_first_line_across_chunks(db, monkeypatch, tmp_path):
+    """The compact record of addresses seen answers across chunk boundaries, exactly."""
+    monkeypatch.setattr(imports, "CHUNK", 3)
+    rows = [f"person{n}@example.org" for n in range(10)] + ["Person4@Example.org", "person9@example.org",
+                                                              "person0@example.org", "someone.new@example.org"]
+    path = tmp_path / "list.csv"
+    path.write_text("email\n" + "\n".join(rows) + "\n")
+    plan = imports.plan_import(path, "list.csv")
+    assert [(o.line, o.reason) for o in plan.malformed] == [
+        (12, "duplicate of line 6"), (13, "duplicate of line 11"), (14, "duplicate of line 2")]
+    assert plan.counts()["create"] == 11
+
+
+def test_seen_addresses_keeps_the_first_line():
+    seen = imports.SeenAddresses()
+    seen.add("a@example.org", 2)
+    seen.add("a@example.org", 9)
+    assert seen.first_line("a@example.org") == 2
+    seen.compact()
+    seen.add("b@example.org", 10)
+    assert (seen.first_line("a@example.org"), seen.first_line("b@example.org"), seen.first_line("c@example.org")) == \
+           (2, 10, None)
+    seen.compact()
+    assert seen.first_line("b@example.org") == 10

@@ -7,6 +7,7 @@ Without --confirm it only previews: counts, and every rejected line with its rea
 """
 
 from datetime import date
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -38,21 +39,21 @@ class Command(BaseCommand):
             versions = {k: int(v) for k, v in (item.split("=", 1) for item in options["wording"])}
         except ValueError:
             raise CommandError("--wording takes purpose=version, e.g. bulletin=3") from None
-        with open(options["file"], "rb") as handle:
-            content = handle.read()
         actor = Actor.staff(user)
         try:
-            rows = imports.count_rows(content, options["file"])
+            rows = imports.count_rows(Path(options["file"]), options["file"])
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from None
         # Rows, not steps: the preview reads every row once, a confirmation reads them again as it writes.
         with tqdm(total=rows * (2 if options["confirm"] else 1), desc="import", unit="row",
                   disable=options["verbosity"] < 1, file=self.stderr) as progress:
             try:
-                record, plan = imports.preview_import(
-                    content=content, file_name=options["file"], method=options["method"], statement_versions=versions,
-                    collected_on=options["collected_on"], collected_by=options["collected_by"],
-                    evidence_reference=options["evidence"], actor=actor, progress=progress.update)
+                with open(options["file"], "rb") as handle:
+                    record, plan = imports.preview_import(
+                        content=handle, file_name=options["file"], method=options["method"],
+                        statement_versions=versions, collected_on=options["collected_on"],
+                        collected_by=options["collected_by"], evidence_reference=options["evidence"], actor=actor,
+                        progress=progress.update)
                 self._report(plan)
                 if options["confirm"]:
                     imports.confirm_import(record=record, actor=actor, progress=progress.update)
