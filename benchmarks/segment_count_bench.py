@@ -4,6 +4,11 @@
     .venv/bin/python benchmarks/segment_count_bench.py --contacts 100000
     .venv/bin/python benchmarks/segment_count_bench.py \\
         --database-url postgres://postgres@127.0.0.1:5432/mynhs_segment_bench   # PostgreSQL
+    # PostgreSQL at 1,000,000 without the demo loader's hours: the COPY-loaded database that
+    # representation_bench.py --keep-database leaves (contacts, topics, consents, needs, equality
+    # profiles, events, invitations, suppressions), counted and kept:
+    .venv/bin/python benchmarks/segment_count_bench.py --existing-database \\
+        --database-url postgres://postgres@127.0.0.1:5432/mynhs_he_repr_bench
 
 A fresh database (a temporary SQLite file, or a PostgreSQL database whose name must contain
 "bench", dropped first and at the end), migrated and filled by the demo loader (contacts with
@@ -73,8 +78,11 @@ def _postgres_drop(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}"')
 
 
-def run(contacts: int, database_url: str | None, *, existing: str | None = None, keep: bool = False) -> dict:
+def run(contacts: int, database_url: str | None, *, existing: str | None = None, keep: bool = False,
+        existing_database: bool = False) -> dict:
     var_dir = existing or tempfile.mkdtemp(prefix="mynhs-segbench-")
+    if existing_database:
+        existing, keep = var_dir, True
     os.environ.update(MYNHS_VAR_DIR=var_dir, MYNHS_ENV="demo", DJANGO_SETTINGS_MODULE="crm.settings")
     os.environ.pop("REDIS_URL", None)
     if database_url:
@@ -97,8 +105,12 @@ def run(contacts: int, database_url: str | None, *, existing: str | None = None,
 
     call_command("migrate", verbosity=0)
     load_seconds = None
-    if existing:  # re-time a database kept by an earlier --keep run (no reload)
-        user = User.objects.get(username="bench")
+    if existing:  # re-time a database kept by an earlier run (no reload)
+        user = User.objects.filter(username="bench").first() or User.objects.create_superuser(
+            "bench", "bench@example.org", "x")
+        if not Event.objects.filter(pk=1).exists():
+            Event.objects.create(title="Bench Big Chat", starts_at="2026-03-12T10:00Z",
+                                 ends_at="2026-03-12T12:00Z", created_by=user, pk=1)
     else:
         started = time.perf_counter()
         call_command("load_demo", contacts=contacts, seed=2026, verbosity=0)
@@ -144,11 +156,17 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--keep", action="store_true", help="keep the loaded database and print how to re-time it")
     parser.add_argument("--existing", metavar="VAR_DIR", help="re-time a database an earlier --keep run left")
+    parser.add_argument("--existing-database", action="store_true",
+                        help="count on the PostgreSQL database --database-url names as it is (no load, kept)")
     args = parser.parse_args()
+    if args.existing_database and not args.database_url:
+        parser.error("--existing-database needs --database-url")
     print(f"Segment count on {'PostgreSQL' if args.database_url else 'SQLite'}: "
-          + (f"re-timing the database in {args.existing}" if args.existing
+          + (f"re-timing the database in {args.existing or args.database_url}"
+             if args.existing or args.existing_database
              else f"{args.contacts:,} contacts (loading demo data first)"), flush=True)
-    result = run(args.contacts, args.database_url, existing=args.existing, keep=args.keep)
+    result = run(args.contacts, args.database_url, existing=args.existing, keep=args.keep,
+                 existing_database=args.existing_database)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     suffix = "_postgresql" if args.database_url else ""
     out = RESULTS_DIR / f"segment_count{suffix}.json"

@@ -160,7 +160,7 @@ class Delivery(models.Model):
     claim_token = models.UUIDField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)  # indexed only once set (Meta)
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_status = models.CharField(
         max_length=20, choices=ProviderStatus.choices, default=ProviderStatus.NONE, blank=True
@@ -174,6 +174,10 @@ class Delivery(models.Model):
             models.Index(fields=["bulletin", "status", "id"], name="delivery_bulletin_status_idx"),
             models.Index(fields=["status", "lease_expires_at"], name="delivery_lease_idx"),
             models.Index(fields=["contact"], name="delivery_contact_idx"),
+            # Partial: the fan-out inserts every row with no provider id, and only sent rows are
+            # looked up by one (provider events); callers state the condition so SQLite uses it too.
+            models.Index(fields=["provider_message_id"], condition=~models.Q(provider_message_id=""),
+                         name="delivery_provider_id_idx"),
         ]
 
     def __str__(self):

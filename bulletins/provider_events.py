@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bulletins.models import Delivery
@@ -60,7 +61,8 @@ def _find_delivery(event: ProviderEvent) -> Delivery | None:
             return found
     if not event.provider_message_id:
         return None
-    candidates = list(rows.filter(provider_message_id=event.provider_message_id)[:1001])
+    # ~Q(…="") is true already; it lets SQLite see that the partial index delivery_provider_id_idx applies.
+    candidates = list(rows.filter(~Q(provider_message_id=""), provider_message_id=event.provider_message_id)[:1001])
     if len(candidates) == 1:
         return candidates[0]
     # Some providers (Mailgun) give one id to a whole batch: the recipient picks the row.
