@@ -13,6 +13,7 @@ non-zero cell is hidden too — so no hidden count can be worked out by subtract
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 
 from consent.models import ConsentState, Purpose
@@ -196,7 +197,15 @@ def _raw_counts(counted: QuerySet[Contact]) -> dict[str, dict[str, int]]:
     fields = {name: spec[1] for name, spec in CHARACTERISTICS.items() if spec[1] is not None}
     columns = ["locality_id", *(f"equality_profile__{f}" for f in fields.values())]
     raw: dict[str, dict[str, int]] = {name: {} for name in CHARACTERISTICS}
-    for locality_id, *answers, n in counted.values(*columns).annotate(n=Count("pk")).values_list(*columns, "n"):
+    grouped = counted.values(*columns).annotate(n=Count("pk")).values_list(*columns, "n")
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The default 4 MB made PostgreSQL sort and hash a million people in temp files; this
+            # query alone may use more (SET LOCAL ends with the transaction). 3.4 s -> 2.6 s at 1M.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+        rows = list(grouped)
+    for locality_id, *answers, n in rows:
         key = str(locality_id or "")
         raw["locality"][key] = raw["locality"].get(key, 0) + n
         for name, answer in zip(fields, answers, strict=True):
