@@ -82,6 +82,7 @@ def test_rows_to_fix_block_the_import_and_refused_rows_are_left_out(engagement, 
 
 
 def test_an_unreadable_file_is_an_error_on_the_form_and_nothing_is_stored(engagement):
+    files_before = set(imports.imports_dir().iterdir())  # other tests may have left theirs
     for content, words in ((b"email\tname\nann@example.org\tAnn\n", "separated by tabs"),
                            ("email\nann@example.org\n".encode("utf-16"), "UTF-16"),
                            (b"name,postcode\nAnn,L20 3NJ\n", "one called")):
@@ -89,7 +90,7 @@ def test_an_unreadable_file_is_an_error_on_the_form_and_nothing_is_stored(engage
         assert response.status_code == 200
         assert words in response.content.decode() and "Error: Import a file" in response.content.decode()
     assert not ContactImport.objects.exists()
-    assert not any(imports.imports_dir().iterdir())  # no copy of the file is left behind either
+    assert set(imports.imports_dir().iterdir()) == files_before  # no copy of the file is left behind either
 
 
 def test_the_evidence_is_required_and_the_date_cannot_be_in_the_future(engagement):
