@@ -3,9 +3,11 @@ because counting or previewing on a protected characteristic is itself a use of 
 
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from consent.models import Purpose
+from consent.selectors import reachable_states
 from crm.audit import Actor
 from crm.models import Contact
 from segments import services
@@ -44,15 +46,30 @@ class SegmentCount:
 
 
 def count_segment(*, rules, actor: Actor, segment: Segment | None = None) -> SegmentCount:
-    """The three numbers the rule builder shows, from one pass over the matching people."""
+    """The three numbers the rule builder shows, from one pass over the matching people.
+
+    Each purpose's reachable state rows are LEFT JOINed to the matching people (a contact has at most
+    one state row per purpose, so a join never repeats anyone) and counted where present. As two
+    correlated EXISTS, PostgreSQL probed the index twice per matching person: 1.0 s for one locality
+    of 250,000 people at a million contacts, against 0.35 s joined. JIT compilation (its cost
+    estimate of a million-contact count turns it on) took 0.4 s of a 1.0 s count: off for this query.
+    """
     matching = contacts_in_segment(rules=rules, actor=actor, use="count", segment=segment)
-    counts = matching.aggregate(
-        matching=Count("pk"),
-        events=Count("pk", filter=reachable(Purpose.Code.EVENTS)),
-        bulletin=Count("pk", filter=reachable(Purpose.Code.BULLETIN)),
-    )
-    return SegmentCount(matching=counts["matching"], reachable_for_events=counts["events"],
-                        reachable_for_bulletin=counts["bulletin"])
+    matching_sql, matching_params = matching.order_by().values("pk").query.sql_with_params()
+    joins, params = [], list(matching_params)
+    for alias, purpose in (("events", Purpose.Code.EVENTS), ("bulletin", Purpose.Code.BULLETIN)):
+        states_sql, states_params = reachable_states(purpose=purpose).values("contact_id").query.sql_with_params()
+        joins.append(f"LEFT JOIN ({states_sql}) {alias} ON {alias}.contact_id = matching.pk")
+        params.extend(states_params)
+    # Both parts are the ORM's own SQL with every value a parameter.
+    sql = (f"SELECT COUNT(*), COUNT(events.contact_id), COUNT(bulletin.contact_id) "  # noqa: S608
+           f"FROM ({matching_sql}) matching {' '.join(joins)}")
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        total, events, bulletin = cursor.fetchone()
+    return SegmentCount(matching=total, reachable_for_events=events, reachable_for_bulletin=bulletin)
 
 
 def preview_segment(*, rules, actor: Actor, segment: Segment | None = None, limit: int = PREVIEW_SIZE) -> list[Contact]:
