@@ -1,4 +1,6 @@
-"""Demo staff accounts, one per role, with a known password and known backup codes. Never in production.
+"""Demo staff accounts, one per role (two for Communications: a bulletin is approved by a second
+Communications user, so one person can write and the other approve), with a known password and
+known backup codes. Never in production.
 
 Staff sign in with a password and a second factor. A demo has no authenticator app to enrol, so
 each account gets a django-otp static device ("backup codes") whose codes are restored on every
@@ -32,6 +34,7 @@ class DemoStaff:
 
 DEMO_STAFF = (
     DemoStaff("comms", "Casey", COMMUNICATIONS),
+    DemoStaff("comms2", "Jordan", COMMUNICATIONS),
     DemoStaff("engagement", "Eden", ENGAGEMENT),
     DemoStaff("dpo", "Dana", DATA_PROTECTION),
     DemoStaff("admin", "Alex", ADMINISTRATOR),

@@ -26,10 +26,18 @@ def ensure() -> str:
     return out.getvalue()
 
 
+# One account per role, and a second Communications account so the demo can show two-person approval.
+EXPECTED_ACCOUNTS = {
+    "comms": "Communications", "comms2": "Communications", "engagement": "Engagement",
+    "dpo": "Data protection", "admin": "Administrator", "commissioner": "Commissioner",
+}
+
+
 def test_one_active_account_per_role_with_the_printed_password():
     output = ensure()
     users = User.objects.filter(username__in=[s.username for s in DEMO_STAFF])
-    assert sorted(g for u in users for g in u.groups.values_list("name", flat=True)) == sorted(ALL_ROLES)
+    assert {u.username: u.groups.get().name for u in users} == EXPECTED_ACCOUNTS
+    assert set(EXPECTED_ACCOUNTS.values()) == set(ALL_ROLES)
     for user in users:
         assert user.is_active and not user.is_staff and not user.is_superuser
         assert user.groups.count() == 1

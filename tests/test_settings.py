@@ -165,7 +165,7 @@ def test_a_production_server_refuses_to_start_while_the_demo_accounts_can_sign_i
     result = load_wsgi(demo_database, **SAFE_PRODUCTION)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
-    assert "demo staff accounts still usable with the published demo password: admin, commissioner, comms, dpo, engagement." \
+    assert "demo staff accounts still usable with the published demo password: admin, commissioner, comms, comms2, dpo, engagement." \
         in result.stderr
     assert "loaded" not in result.stdout
 
@@ -208,12 +208,12 @@ def test_runserver_in_production_exits_instead_of_serving_the_demo_accounts(demo
 def test_a_production_server_starts_once_the_demo_accounts_cannot_sign_in(tmp_path_factory):
     var = tmp_path_factory.mktemp("cleaned-var")
     prepare_demo(var)
-    # One account given a real password, one deactivated, the other three removed: nothing usable is left.
+    # One account given a real password, one deactivated, the other four removed: nothing usable is left.
     script = (
         "from django.contrib.auth.models import User;"
         "u = User.objects.get(username='admin'); u.set_password('a-real-password-chosen-by-the-team-2026'); u.save();"
         "User.objects.filter(username='dpo').update(is_active=False);"
-        "User.objects.filter(username__in=['comms', 'engagement', 'commissioner']).delete()"
+        "User.objects.filter(username__in=['comms', 'comms2', 'engagement', 'commissioner']).delete()"
     )
     assert manage(var, "shell", "-c", script, MYNHS_ENV="demo").returncode == 0
     started = time.monotonic()

@@ -9,7 +9,7 @@ from crm.demo_staff import DEMO_BACKUP_CODES, DEMO_PASSWORD, DemoStaffRefused, e
 
 
 class Command(BaseCommand):
-    help = "Create or restore the demo staff accounts (one per role) and print how to sign in."
+    help = "Create or restore the demo staff accounts (one per role, two for Communications) and print how to sign in."
 
     def handle(self, *args, **options):
         try:
